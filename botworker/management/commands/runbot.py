@@ -1,0 +1,18 @@
+import asyncio
+import logging
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from botworker.runtime import BotRuntime
+
+log = logging.getLogger("botworker")
+
+
+class Command(BaseCommand):
+    help = "Run the bot process: Discord gateway and Kick chat ingestion. Stops on SIGTERM/SIGINT."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        runtime = BotRuntime()
+        asyncio.run(runtime.run())
+        log.info("bot process stopped")

@@ -1,0 +1,16 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from dashboard import views
+
+app_name = "dashboard"
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("login/", auth_views.LoginView.as_view(template_name="dashboard/login.html", redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("community/", views.community_switch, name="community_switch"),
+    path("setup/", views.setup, name="setup"),
+    path("setup/owner/<str:token>/", views.owner_setup, name="owner_setup"),
+    path("health/", views.health, name="health"),
+    path("audit/", views.audit, name="audit"),
+]

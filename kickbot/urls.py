@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from kickbot import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("dashboard/", include("dashboard.urls")),
+    path("", views.home, name="home"),
+]

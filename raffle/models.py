@@ -1,0 +1,1 @@
+# Tables arrive with this app's feature issue.

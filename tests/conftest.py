@@ -1,0 +1,75 @@
+"""Shared fixtures: Redis (embedded or real), named actors, factories, a frozen clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+
+from kickbot import embedded_redis
+from kickbot.redis_client import get_redis, reset_clients
+from tests.factories import CommunityFactory, UserFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_server() -> Iterator[None]:
+    """Start the embedded Redis for the session when REDIS_URL is not set."""
+    proc = None
+    if settings.EMBEDDED_REDIS:
+        proc = embedded_redis.start_background(settings.EMBEDDED_REDIS_SOCKET)
+    yield
+    reset_clients()
+    if proc is not None:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def redis_clear_prefix() -> None:
+    r = get_redis()
+    keys = list(r.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000))
+    if keys:
+        r.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _redis_clean() -> Iterator[None]:
+    """Every test starts with none of this run's keys in Redis (other data is never touched)."""
+    redis_clear_prefix()
+    yield
+
+
+@pytest.fixture
+def community(db: Any) -> Any:
+    return CommunityFactory()
+
+
+def _actor(role: str, username: str) -> Any:
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def owner(db: Any) -> Any:
+    user = _actor("owner", "olivia_owner")
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def admin_user(db: Any) -> Any:
+    return _actor("admin", "adam_admin")
+
+
+@pytest.fixture
+def moderator(db: Any) -> Any:
+    return _actor("moderator", "mo_moderator")
+
+
+@pytest.fixture
+def viewer(db: Any) -> Any:
+    return _actor("viewer", "vi_viewer")

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import redis
+import time_machine
+
+from kickbot import heartbeat
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_redis_and_heartbeats(client: Any) -> None:
+    with time_machine.travel(1_800_000_000, tick=False):
+        heartbeat.heartbeat_write(name="worker")
+        with time_machine.travel(1_800_000_012, tick=False):
+            response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] is True
+    assert body["database"]["ok"] is True
+    assert body["redis"]["ok"] is True
+    assert body["processes"]["worker"] == {"heartbeat_age_s": 12.0, "ok": True}
+    assert body["processes"]["bot"] == {"heartbeat_age_s": None, "ok": False}
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_when_redis_is_down(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Down:
+        def ping(self) -> None:
+            raise redis.ConnectionError("refused")
+
+    monkeypatch.setattr("kickbot.health.get_redis", lambda: Down())
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["ok"] is False
+    assert body["redis"] == {"ok": False, "error": "ConnectionError"}
+    assert body["database"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_stale_heartbeat_is_not_ok(client: Any) -> None:
+    with time_machine.travel(1_800_000_000, tick=False):
+        heartbeat.heartbeat_write(name="bot")
+    with time_machine.travel(1_800_000_000 + 61, tick=False):
+        body = client.get("/healthz").json()
+    assert body["processes"]["bot"] == {"heartbeat_age_s": 61.0, "ok": False}
+
+
+def test_heartbeat_write_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Down:
+        def set(self, *a: Any, **k: Any) -> None:
+            raise redis.ConnectionError("refused")
+
+    monkeypatch.setattr("kickbot.heartbeat.get_redis", lambda: Down())
+    heartbeat.heartbeat_write(name="worker")  # must not raise

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.conf import settings
+
+from kickbot.heartbeat import heartbeat_ages
+from kickbot.tasks import worker_heartbeat
+
+
+def test_beat_schedule_runs_the_worker_heartbeat() -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["heartbeat"]
+    assert entry["task"] == "kickbot.tasks.worker_heartbeat"
+    assert entry["schedule"] <= 30
+
+
+def test_heartbeat_task_writes_a_fresh_heartbeat() -> None:
+    assert heartbeat_ages()["worker"] is None
+    worker_heartbeat.delay()  # eager in tests
+    age = heartbeat_ages()["worker"]
+    assert age is not None and age < 5
+
+
+def test_celery_has_global_time_limits() -> None:
+    from kickbot.celery import app
+
+    assert app.conf.task_time_limit == 300
+    assert app.conf.task_soft_time_limit == 240
