@@ -7,5 +7,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("dashboard/", include("dashboard.urls")),
+    path("link/", include("accounts.urls")),
     path("", views.home, name="home"),
 ]

@@ -1,0 +1,444 @@
+"""Writes of the link flow: link requests, the OAuth round trip with Kick, links, link-log settings.
+
+Flow (DESIGN §4.5): ``link_request_create`` → signed URL (nonce only, 10 minutes, single use)
+→ ``link_start`` burns the nonce, stores an ``OAuthState`` and returns Kick's authorize URL
+→ ``link_callback`` burns the state, exchanges the code, reads the Kick user and writes the link.
+Every outcome writes an audit row and, when link logs are on, a link-log outbox row.
+No HTTP runs inside a database transaction; no token, code, state or signed URL is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+import httpx
+from discord.utils import escape_markdown, escape_mentions
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.errors import LinkFailed, LinkingDisabled
+from accounts.models import DiscordConfig, KickUser, Link, LinkLogConfig, LinkRequest, OAuthState
+from accounts.selectors import LinkLogSettings
+from botworker.models import OutboxMessage
+from botworker.outbox import outbox_enqueue
+from kickbot.errors import InvalidInput
+from kickbot.models import Community
+from kickbot.services import audit_record
+
+log = logging.getLogger(__name__)
+
+LINK_SALT = "kickbot.accounts.link"
+LINK_TTL = timedelta(minutes=10)
+STATE_TTL = timedelta(minutes=10)
+KICK_LINK_SCOPES = ["user:read"]
+
+
+def kick_oauth_client_factory() -> httpx.Client:
+    """The HTTP client for Kick OAuth and REST calls of the link flow (tests swap it for a MockTransport)."""
+    return httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+
+
+def linking_enabled() -> bool:
+    return bool(settings.KICK_CLIENT_ID and settings.KICK_CLIENT_SECRET)
+
+
+def link_redirect_uri() -> str:
+    return f"{settings.PUBLIC_BASE_URL}/link/callback/"
+
+
+def _text(value: str) -> str:
+    """Viewer-supplied text made inert for a Discord message (no markdown, no mentions)."""
+    return escape_mentions(escape_markdown(value))
+
+
+@dataclass(frozen=True)
+class LinkOffer:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    discord_user_id: int
+    kick_user_id: int
+    kick_username: str
+    change: str  # "created" | "unchanged" | "replaced"
+    community_name: str
+
+
+# --- the signed URL ----------------------------------------------------------------------
+
+
+def link_request_create(*, community_id: int, discord_user_id: int) -> LinkOffer:
+    """Make a single-use, 10-minute link URL for a Discord user; their older unused links stop working."""
+    if not linking_enabled():
+        raise LinkingDisabled("Linking is not set up on this bot yet (no Kick app configured).")
+    now = timezone.now()
+    nonce = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        LinkRequest.objects.filter(discord_user_id=discord_user_id, used_at__isnull=True).update(used_at=now)
+        request = LinkRequest.objects.create(
+            nonce=nonce,
+            community_id=community_id,
+            discord_user_id=discord_user_id,
+            expires_at=now + LINK_TTL,
+        )
+        audit_record(
+            action="link.request",
+            community=request.community,
+            actor_label=f"discord:{discord_user_id}",
+            target=request,
+        )
+    token = signing.dumps(nonce, salt=LINK_SALT)
+    return LinkOffer(url=f"{settings.PUBLIC_BASE_URL}/link/start/?t={token}", expires_at=request.expires_at)
+
+
+# --- refusals ----------------------------------------------------------------------------
+
+_REFUSALS: dict[str, tuple[int, str]] = {
+    "bad_signature": (400, "This link is not valid. Ask the bot for a new one with /link."),
+    "unknown_request": (400, "This link is not valid. Ask the bot for a new one with /link."),
+    "expired": (410, "This link has expired (links last 10 minutes). Ask the bot for a new one with /link."),
+    "used": (410, "This link was already used. Ask the bot for a new one with /link."),
+    "missing_state": (400, "This page was opened without a login state. Start again with /link."),
+    "unknown_state": (400, "This login attempt is not known. Start again with /link."),
+    "state_used": (410, "This login attempt was already finished. Start again with /link."),
+    "state_expired": (410, "This login attempt took longer than 10 minutes. Start again with /link."),
+    "denied": (400, "You cancelled the login on Kick, so nothing was linked. Start again with /link."),
+    "kick_error": (502, "Kick did not confirm the login. Nothing was linked; please try again with /link."),
+    "kick_unreachable": (502, "Kick could not be reached. Nothing was linked; please try again later."),
+    "kick_account_taken": (
+        409,
+        "That Kick account is already linked to another Discord account. "
+        "Ask a moderator if this is your account.",
+    ),
+    "disabled": (503, "Linking is not set up on this bot yet."),
+}
+
+
+def _link_log_enqueue(*, request: LinkRequest, text: str, key: str) -> None:
+    cfg = LinkLogConfig.objects.filter(community_id=request.community_id, enabled=True).first()
+    if cfg is None or cfg.channel_id is None:
+        return
+    outbox_enqueue(
+        community=request.community,
+        kind=OutboxMessage.Kind.DISCORD_MESSAGE,
+        target=cfg.channel_id,
+        payload={"content": text},
+        dedupe_key=f"linklog:{request.nonce}:{key}",
+    )
+
+
+def _refuse(*, reason: str, stage: str, request: LinkRequest | None = None) -> NoReturn:
+    """Audit (and link-log) a refusal in its own transaction, then raise it for the page."""
+    status, message = _REFUSALS[reason]
+    with transaction.atomic():
+        audit_record(
+            action="link.refused",
+            community=request.community if request else None,
+            actor_label=f"discord:{request.discord_user_id}" if request else "anonymous",
+            target=request,
+            data={"reason": reason, "stage": stage},
+        )
+        if request is not None:
+            _link_log_enqueue(
+                request=request,
+                text=f"⚠️ Link attempt by <@{request.discord_user_id}> refused: {reason.replace('_', ' ')}.",
+                key=f"refused:{reason}",
+            )
+    log.info(
+        "link %s refused: %s (discord user %s)",
+        stage,
+        reason,
+        request.discord_user_id if request else "unknown",
+    )
+    raise LinkFailed(message, reason=reason, status=status)
+
+
+# --- /link/start/ ------------------------------------------------------------------------
+
+
+def link_start(*, token: str) -> str:
+    """Verify the signed link, burn its nonce and store an OAuth state; returns Kick's authorize URL."""
+    from kickbot.integrations.kick.oauth import authorize_url, pkce_pair
+
+    try:
+        nonce = signing.loads(token, salt=LINK_SALT, max_age=LINK_TTL)
+    except signing.SignatureExpired:
+        # The signature is genuine, only old: find the request so the refusal is attributed.
+        nonce = signing.loads(token, salt=LINK_SALT)
+        _refuse(reason="expired", stage="start", request=_request_by_nonce(nonce))
+    except signing.BadSignature:
+        _refuse(reason="bad_signature", stage="start")
+    request = _request_by_nonce(nonce)
+    if request is None:
+        _refuse(reason="unknown_request", stage="start")
+    if not linking_enabled():
+        _refuse(reason="disabled", stage="start", request=request)
+
+    now = timezone.now()
+    verifier, challenge = pkce_pair()
+    state = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        burned = LinkRequest.objects.filter(pk=request.pk, used_at__isnull=True, expires_at__gt=now).update(
+            used_at=now
+        )
+        if burned:
+            OAuthState.objects.create(
+                state=state,
+                provider=OAuthState.Provider.KICK,
+                link_request=request,
+                code_verifier=verifier,
+                expires_at=now + STATE_TTL,
+            )
+            audit_record(
+                action="link.start",
+                community=request.community,
+                actor_label=f"discord:{request.discord_user_id}",
+                target=request,
+            )
+    if not burned:
+        request.refresh_from_db(fields=["used_at"])
+        _refuse(reason="used" if request.used_at else "expired", stage="start", request=request)
+    return authorize_url(
+        base_url=settings.KICK_OAUTH_BASE_URL,
+        client_id=settings.KICK_CLIENT_ID,
+        redirect_uri=link_redirect_uri(),
+        scopes=KICK_LINK_SCOPES,
+        state=state,
+        code_challenge=challenge,
+    )
+
+
+def _request_by_nonce(nonce: object) -> LinkRequest | None:
+    if not isinstance(nonce, str):
+        return None
+    return LinkRequest.objects.filter(nonce=nonce).select_related("community").first()
+
+
+# --- /link/callback/ ---------------------------------------------------------------------
+
+
+class _OneShotToken:
+    """A token provider for one fresh access token: nothing to refresh within the callback."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def get(self) -> str:
+        return self._token
+
+    def refresh(self) -> str:
+        from kickbot.integrations.kick.errors import KickAuthError
+
+        raise KickAuthError("Kick rejected a token it just issued")
+
+
+def _kick_user_fetch(*, code: str, code_verifier: str) -> tuple[int, str]:
+    """Exchange the code and read the token's own Kick user: (user_id, username). No DB here."""
+    from kickbot.integrations.kick.api import KickApi
+    from kickbot.integrations.kick.oauth import KickOAuth
+
+    with kick_oauth_client_factory() as client:
+        tokens = KickOAuth(
+            base_url=settings.KICK_OAUTH_BASE_URL,
+            client_id=settings.KICK_CLIENT_ID,
+            client_secret=settings.KICK_CLIENT_SECRET,
+            client=client,
+        ).exchange_code(code=code, redirect_uri=link_redirect_uri(), code_verifier=code_verifier)
+        users = KickApi(
+            base_url=settings.KICK_API_BASE_URL,
+            tokens=_OneShotToken(tokens.access_token),
+            client=client,
+            max_retries=1,  # a person is waiting on this page
+        ).get_users()
+    if not users:
+        raise LookupError("Kick returned no user for the token")
+    return int(users[0].user_id), str(users[0].name)
+
+
+def link_callback(*, state: str, code: str, error: str = "") -> LinkOutcome:
+    """Finish a link: state once and unexpired (provider kick), code exchange, Kick user, link write."""
+    from kickbot.integrations.kick.errors import KickError, KickUnavailable
+
+    if not state:
+        _refuse(reason="missing_state", stage="callback")
+    row = OAuthState.objects.filter(state=state).select_related("link_request__community").first()
+    # A state of another provider is unknown here (LESSONS 9).
+    if row is None or row.provider != OAuthState.Provider.KICK:
+        _refuse(reason="unknown_state", stage="callback")
+    request = row.link_request
+    now = timezone.now()
+    burned = OAuthState.objects.filter(
+        pk=row.pk, provider=OAuthState.Provider.KICK, used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if not burned:
+        _refuse(reason="state_used" if row.used_at else "state_expired", stage="callback", request=request)
+    if error:
+        _refuse(
+            reason="denied" if error == "access_denied" else "kick_error", stage="callback", request=request
+        )
+    if not code:
+        _refuse(reason="kick_error", stage="callback", request=request)
+
+    try:
+        kick_user_id, kick_username = _kick_user_fetch(code=code, code_verifier=row.code_verifier)
+    except (KickError, httpx.HTTPError, LookupError) as exc:
+        # The type only: Kick's error text may quote the request.
+        log.warning("kick code exchange or user read failed: %s", type(exc).__name__)
+        unreachable = isinstance(exc, KickUnavailable | httpx.TransportError)
+        _refuse(reason="kick_unreachable" if unreachable else "kick_error", stage="callback", request=request)
+
+    try:
+        outcome = _link_write(request=request, kick_user_id=kick_user_id, kick_username=kick_username)
+    except _Taken:
+        _refuse(reason="kick_account_taken", stage="callback", request=request)
+    log.info(
+        "linked discord user %s to kick user %s (%s)", request.discord_user_id, kick_user_id, outcome.change
+    )
+    return outcome
+
+
+class _Taken(Exception):
+    pass
+
+
+@transaction.atomic
+def _link_write(*, request: LinkRequest, kick_user_id: int, kick_username: str) -> LinkOutcome:
+    discord_user_id = request.discord_user_id
+    kick_user, _ = KickUser.objects.update_or_create(
+        user_id=kick_user_id, defaults={"username": kick_username}
+    )
+    holder = Link.objects.select_for_update().filter(kick_user=kick_user).first()
+    if holder is not None and holder.discord_user_id != discord_user_id:
+        raise _Taken
+    previous = Link.objects.select_for_update().filter(discord_user_id=discord_user_id).first()
+    if holder is not None:
+        change = "unchanged"
+    elif previous is not None:
+        change = "replaced"
+        previous_kick = previous.kick_user_id
+        previous.kick_user = kick_user
+        previous.save(update_fields=["kick_user", "updated_at"])
+    else:
+        change = "created"
+        try:
+            with transaction.atomic():
+                Link.objects.create(discord_user_id=discord_user_id, kick_user=kick_user)
+        except IntegrityError as exc:  # a concurrent callback linked the same Kick account first
+            raise _Taken from exc
+    link = Link.objects.get(discord_user_id=discord_user_id)
+    audit_record(
+        action=f"link.{change}",
+        community=request.community,
+        actor_label=f"discord:{discord_user_id}",
+        target=link,
+        data={"kick_user_id": kick_user_id, "kick_username": kick_username}
+        | ({"previous_kick_user_id": previous_kick} if change == "replaced" else {}),
+    )
+    name = _text(kick_username)
+    outbox_enqueue(
+        community=request.community,
+        kind=OutboxMessage.Kind.DISCORD_MESSAGE,
+        target=discord_user_id,
+        payload={"content": f"✅ Your Discord account is linked to the Kick account **{name}**.", "dm": True},
+        dedupe_key=f"linkdm:{request.nonce}",
+    )
+    _link_log_enqueue(
+        request=request,
+        text=f"🔗 <@{discord_user_id}> linked Kick account **{name}** ({change}).",
+        key="ok",
+    )
+    return LinkOutcome(
+        discord_user_id=discord_user_id,
+        kick_user_id=kick_user_id,
+        kick_username=kick_username,
+        change=change,
+        community_name=str(request.community),
+    )
+
+
+# --- bot commands ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def link_remove(*, community_id: int, discord_user_id: int) -> str | None:
+    """Unlink a Discord user; returns the Kick username that was unlinked, or None when none was."""
+    link = Link.objects.select_related("kick_user").filter(discord_user_id=discord_user_id).first()
+    if link is None:
+        return None
+    community = Community.objects.get(pk=community_id)
+    username = link.kick_user.username
+    kick_user_id = link.kick_user_id
+    link.delete()
+    audit_record(
+        action="link.removed",
+        community=community,
+        actor_label=f"discord:{discord_user_id}",
+        data={"kick_user_id": kick_user_id, "kick_username": username},
+    )
+    cfg = LinkLogConfig.objects.filter(community=community, enabled=True).first()
+    if cfg is not None and cfg.channel_id is not None:
+        outbox_enqueue(
+            community=community,
+            kind=OutboxMessage.Kind.DISCORD_MESSAGE,
+            target=cfg.channel_id,
+            payload={"content": f"✂️ <@{discord_user_id}> unlinked Kick account **{_text(username)}**."},
+        )
+    return username
+
+
+@transaction.atomic
+def link_log_set(
+    *, community_id: int, enabled: bool, channel_id: int | None, actor_discord_id: int
+) -> LinkLogSettings:
+    """Turn link logs on (in ``channel_id``, or the one set before) or off; audited."""
+    cfg, _ = LinkLogConfig.objects.select_for_update().get_or_create(community_id=community_id)
+    before = (cfg.enabled, cfg.channel_id)
+    if enabled:
+        target = channel_id or cfg.channel_id
+        if target is None:
+            raise InvalidInput("Name a channel: `linklogs on #channel`.")
+        cfg.channel_id = target
+    cfg.enabled = enabled
+    cfg.save()
+    if before != (cfg.enabled, cfg.channel_id):
+        audit_record(
+            action="linklogs.update",
+            community=cfg.community,
+            actor_label=f"discord:{actor_discord_id}",
+            target=cfg,
+            data={"enabled": cfg.enabled, "channel_id": str(cfg.channel_id) if cfg.channel_id else None},
+        )
+    return LinkLogSettings(community_id=community_id, enabled=cfg.enabled, channel_id=cfg.channel_id)
+
+
+def link_panel_posted(*, community_id: int, channel_id: int, actor_discord_id: int) -> None:
+    """Audit that an admin posted the link panel."""
+    audit_record(
+        action="link.panel_posted",
+        community=Community.objects.get(pk=community_id),
+        actor_label=f"discord:{actor_discord_id}",
+        data={"channel_id": str(channel_id)},
+    )
+
+
+@transaction.atomic
+def discord_admin_role_set(*, community_id: int, role_id: int | None, actor_discord_id: int) -> None:
+    """Set (or clear) the role that may run the bot's admin commands besides Manage Server."""
+    cfg, _ = DiscordConfig.objects.select_for_update().get_or_create(community_id=community_id)
+    cfg.admin_role_id = role_id
+    cfg.save()
+    audit_record(
+        action="discord.admin_role",
+        community=cfg.community,
+        actor_label=f"discord:{actor_discord_id}",
+        target=cfg,
+        data={"role_id": str(role_id) if role_id else None},
+    )

@@ -1,0 +1,66 @@
+"""The link pages: /link/start/ (signed URL → Kick) and /link/callback/ (Kick → the link)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from accounts.errors import LinkFailed
+from accounts.ratelimit import link_rate_limited
+from accounts.services import link_callback, link_start
+
+TEMPLATE = "accounts/link_result.html"
+
+
+def _page(request: HttpRequest, *, title: str, message: str, status: int, **extra: Any) -> HttpResponse:
+    return render(request, TEMPLATE, {"title": title, "message": message, **extra}, status=status)
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = _page(
+        request,
+        title="Slow down",
+        message="Too many link attempts from your address. Wait a minute and try again.",
+        status=429,
+    )
+    response["Retry-After"] = "60"
+    return response
+
+
+@require_GET
+@never_cache
+def start(request: HttpRequest) -> HttpResponse:
+    if link_rate_limited(request):
+        return _too_many(request)
+    try:
+        url = link_start(token=request.GET.get("t", ""))
+    except LinkFailed as exc:
+        return _page(request, title=exc.title, message=exc.message, status=exc.status)
+    return HttpResponseRedirect(url)
+
+
+@require_GET
+@never_cache
+def callback(request: HttpRequest) -> HttpResponse:
+    if link_rate_limited(request):
+        return _too_many(request)
+    try:
+        outcome = link_callback(
+            state=request.GET.get("state", ""),
+            code=request.GET.get("code", ""),
+            error=request.GET.get("error", ""),
+        )
+    except LinkFailed as exc:
+        return _page(request, title=exc.title, message=exc.message, status=exc.status)
+    message = (
+        "This Kick account was already linked to your Discord account. Nothing changed."
+        if outcome.change == "unchanged"
+        else "Your Discord account is now linked to your Kick account."
+    )
+    return _page(
+        request, title="Accounts linked", message=message, status=200, kick_username=outcome.kick_username
+    )

@@ -1,0 +1,160 @@
+"""Outbox services: enqueue in the cause's transaction; claim, mark sent or failed from the bot.
+
+Claiming is a conditional ``UPDATE`` (pending → sending, or a stale sending claim → ours), so two
+bot processes never send the same row. A claim older than ``STALE_CLAIM_SECONDS`` is reclaimable:
+a process that died mid-send loses its rows to the next one (at-least-once, bounded by the claim).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from botworker.models import OutboxMessage
+from kickbot.models import Community
+
+log = logging.getLogger(__name__)
+
+STALE_CLAIM_SECONDS = 60
+DISCORD_KINDS = (
+    OutboxMessage.Kind.DISCORD_MESSAGE,
+    OutboxMessage.Kind.DISCORD_EDIT,
+    OutboxMessage.Kind.DISCORD_ROLE_ADD,
+    OutboxMessage.Kind.DISCORD_ROLE_REMOVE,
+)
+
+
+def _max_attempts() -> int:
+    return int(getattr(settings, "OUTBOX_MAX_ATTEMPTS", 8))
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A claimed row, as plain values for async code."""
+
+    id: int
+    community_id: int | None
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def outbox_enqueue(
+    *,
+    community: Community | None,
+    kind: str,
+    target: str | int,
+    payload: dict[str, Any],
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Queue one message. Call inside the transaction of its cause; ``dedupe_key`` makes it once-only."""
+    if kind not in OutboxMessage.Kind.values:
+        raise ValueError(f"unknown outbox kind {kind!r}")
+    fields = {"community": community, "kind": kind, "target": str(target), "payload": payload}
+    if dedupe_key is None:
+        return OutboxMessage.objects.create(**fields)
+    # get_or_create runs the insert in a savepoint, so a duplicate never breaks the caller's transaction.
+    row, _created = OutboxMessage.objects.get_or_create(dedupe_key=dedupe_key, defaults=fields)
+    return row
+
+
+def _claimable(now: Any) -> Q:
+    stale = now - timedelta(seconds=STALE_CLAIM_SECONDS)
+    return Q(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=OutboxMessage.Status.SENDING, claimed_at__lt=stale
+    )
+
+
+def outbox_claim(
+    *, worker_id: str, limit: int = 20, kinds: tuple[str, ...] = DISCORD_KINDS
+) -> list[OutboxItem]:
+    """Claim up to ``limit`` due rows of ``kinds`` for ``worker_id``; a row goes to one claimer only.
+
+    The ``UPDATE`` repeats the claimable condition, so of two racing claimers only the first to
+    write a row wins it; the loser's ``UPDATE`` matches nothing for that row.
+    """
+    if not worker_id:
+        raise ValueError("worker_id is required")
+    now = timezone.now()
+    candidates = list(
+        OutboxMessage.objects.filter(_claimable(now), kind__in=kinds)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    if not candidates:
+        return []
+    with transaction.atomic():
+        OutboxMessage.objects.filter(_claimable(now), pk__in=candidates).update(
+            status=OutboxMessage.Status.SENDING,
+            claimed_by=worker_id,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+        )
+    rows = OutboxMessage.objects.filter(
+        pk__in=candidates,
+        status=OutboxMessage.Status.SENDING,
+        claimed_by=worker_id,
+        claimed_at=now,
+    ).order_by("id")
+    return [
+        OutboxItem(
+            id=r.pk,
+            community_id=r.community_id,
+            kind=r.kind,
+            target=r.target,
+            payload=r.payload,
+            attempts=r.attempts,
+        )
+        for r in rows
+    ]
+
+
+def outbox_mark_sent(*, message_id: int, worker_id: str) -> bool:
+    """Record a send. False when the claim was lost (another process reclaimed the row)."""
+    updated = OutboxMessage.objects.filter(
+        pk=message_id, status=OutboxMessage.Status.SENDING, claimed_by=worker_id
+    ).update(status=OutboxMessage.Status.SENT, sent_at=timezone.now(), last_error="")
+    return updated == 1
+
+
+def outbox_retry_delay(attempts: int) -> timedelta:
+    """Backoff after the ``attempts``-th failure: 5 s, 10 s, 20 s, ... capped at 10 minutes."""
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 600))
+
+
+def outbox_mark_failed(*, message_id: int, worker_id: str, error: str, retry: bool = True) -> str | None:
+    """Record a failed send: back to pending with backoff, or failed for good after the last attempt.
+
+    Returns the new status, or None when the claim was lost.
+    """
+    row = (
+        OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.SENDING, claimed_by=worker_id)
+        .only("attempts")
+        .first()
+    )
+    if row is None:
+        return None
+    give_up = not retry or row.attempts >= _max_attempts()
+    status = OutboxMessage.Status.FAILED if give_up else OutboxMessage.Status.PENDING
+    updated = OutboxMessage.objects.filter(
+        pk=message_id, status=OutboxMessage.Status.SENDING, claimed_by=worker_id
+    ).update(
+        status=status,
+        last_error=error[:2000],
+        next_attempt_at=timezone.now() + outbox_retry_delay(row.attempts),
+        claimed_by="",
+        claimed_at=None,
+    )
+    if not updated:
+        return None
+    if give_up:
+        log.warning("outbox message %s failed for good after %s attempts", message_id, row.attempts)
+    return str(status)
