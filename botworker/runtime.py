@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -19,7 +20,7 @@ from kickbot.heartbeat import heartbeat_write
 
 log = logging.getLogger(__name__)
 
-Component = Callable[["BotRuntime"], Awaitable[None]]
+Component = Callable[["BotRuntime"], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -59,7 +60,7 @@ class BotRuntime:
         log.info("stopping bot process")
         for task in tasks:
             task.cancel()
-        done, pending = await asyncio.wait(tasks, timeout=4)
+        _, pending = await asyncio.wait(tasks, timeout=4)
         if pending:
             log.warning("components still running at exit: %s", [t.get_name() for t in pending])
 

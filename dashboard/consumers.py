@@ -36,7 +36,9 @@ class DashboardConsumer(AsyncJsonWebsocketConsumer):
 
     def _community_id(self) -> int | None:
         query = dict(
-            part.split("=", 1) for part in self.scope.get("query_string", b"").decode().split("&") if "=" in part
+            part.split("=", 1)
+            for part in self.scope.get("query_string", b"").decode().split("&")
+            if "=" in part
         )
         qs = Community.objects.order_by("id")
         raw = query.get("community", "")

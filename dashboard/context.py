@@ -13,9 +13,9 @@ SESSION_KEY = "community_id"
 
 def current_community(request: HttpRequest) -> Community | None:
     """The community the dashboard user is looking at: chosen in the session, else the first."""
-    cached = getattr(request, "_kb_community", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request, "_kb_community"):
+        cached: Community | None = request._kb_community
+        return cached
     community = None
     chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
     if chosen:

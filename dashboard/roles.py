@@ -36,9 +36,7 @@ def roles_sync(apps: Any = global_apps) -> None:
         wanted = []
         for perm in perms:
             app_label, codename = perm.split(".", 1)
-            found = Permission.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
+            found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
             if found is not None:
                 wanted.append(found)
         group.permissions.set(wanted)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.db import transaction
@@ -56,15 +56,12 @@ def owner_setup_token_check(*, token: str) -> None:
 
 
 @transaction.atomic
-def owner_create(*, token: str, username: str, password: str, email: str = "") -> AbstractBaseUser:
+def owner_create(*, token: str, username: str, password: str, email: str = "") -> User:
     """Create the first owner from a setup token; burns the token (claimed by conditional update)."""
     nonce = _nonce_from(token)
-    User = get_user_model()
-    user = User(username=username, email=email)
+    user: User = get_user_model()(username=username, email=email)
     validate_password(password, user)
-    claimed = OwnerSetupToken.objects.filter(nonce=nonce, used_at__isnull=True).update(
-        used_at=timezone.now()
-    )
+    claimed = OwnerSetupToken.objects.filter(nonce=nonce, used_at__isnull=True).update(used_at=timezone.now())
     if not claimed:
         raise SetupLinkInvalid("This setup link has already been used.")
     if owner_exists():

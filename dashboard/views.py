@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from dashboard import services
@@ -33,10 +34,14 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_perm(PERM_VIEW)
 @require_http_methods(["POST"])
 def community_switch(request: HttpRequest) -> HttpResponse:
-    community = Community.objects.filter(pk=request.POST.get("community_id") or 0).first()
+    raw = str(request.POST.get("community_id", ""))
+    community = Community.objects.filter(pk=int(raw)).first() if raw.isdigit() and len(raw) < 19 else None
     if community is not None:
         request.session[SESSION_KEY] = community.pk
-    return redirect(request.POST.get("next") if str(request.POST.get("next", "")).startswith("/dashboard/") else "dashboard:overview")
+    next_url = str(request.POST.get("next", ""))
+    if next_url.startswith("/dashboard/") and url_has_allowed_host_and_scheme(next_url, allowed_hosts=None):
+        return redirect(next_url)
+    return redirect("dashboard:overview")
 
 
 @require_perm(PERM_MANAGE)
@@ -91,7 +96,9 @@ def owner_setup(request: HttpRequest, token: str) -> HttpResponse:
     try:
         services.owner_setup_token_check(token=token)
     except SetupLinkInvalid as exc:
-        return render(request, "dashboard/message.html", {"title": "Setup link", "message": exc.message}, status=400)
+        return render(
+            request, "dashboard/message.html", {"title": "Setup link", "message": exc.message}, status=400
+        )
     form = OwnerSetupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -104,7 +111,9 @@ def owner_setup(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as exc:
             form.add_error("password1", exc)
         except SetupLinkInvalid as exc:
-            return render(request, "dashboard/message.html", {"title": "Setup link", "message": exc.message}, status=400)
+            return render(
+                request, "dashboard/message.html", {"title": "Setup link", "message": exc.message}, status=400
+            )
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Owner account created. Welcome!")

@@ -34,7 +34,10 @@ class AuditedModelAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         audit_record(
-            action="admin.delete", community=_community_of(obj), actor=request.user, target=obj,
+            action="admin.delete",
+            community=_community_of(obj),
+            actor=request.user,
+            target=obj,
             data={"repr": str(obj)[:200]},
         )
         super().delete_model(request, obj)
@@ -42,8 +45,11 @@ class AuditedModelAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
             audit_record(
-                action="admin.delete", community=_community_of(obj), actor=request.user,
-                target=obj, data={"repr": str(obj)[:200]},
+                action="admin.delete",
+                community=_community_of(obj),
+                actor=request.user,
+                target=obj,
+                data={"repr": str(obj)[:200]},
             )
         super().delete_queryset(request, queryset)
 

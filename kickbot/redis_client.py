@@ -26,9 +26,7 @@ def get_redis() -> redis.Redis:
     if _sync is None:
         with _lock:
             if _sync is None:
-                _sync = redis.Redis.from_url(
-                    settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=3
-                )
+                _sync = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=3)
     return _sync
 
 

@@ -38,9 +38,7 @@ def integrations_state() -> list[IntegrationState]:
         IntegrationState(
             "Shuffle affiliate stats",
             bool(settings.SHUFFLE_AFFILIATE_ID),
-            "SHUFFLE_AFFILIATE_ID is set"
-            if settings.SHUFFLE_AFFILIATE_ID
-            else "set SHUFFLE_AFFILIATE_ID",
+            "SHUFFLE_AFFILIATE_ID is set" if settings.SHUFFLE_AFFILIATE_ID else "set SHUFFLE_AFFILIATE_ID",
         ),
         IntegrationState(
             "Token encryption key",

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
 
 from kickbot.models import AuditLog, Community
@@ -29,7 +29,7 @@ def audit_record(
     *,
     action: str,
     community: Community | None = None,
-    actor: AbstractBaseUser | AnonymousUser | None = None,
+    actor: User | AnonymousUser | None = None,
     actor_label: str = "",
     target: models.Model | None = None,
     data: dict[str, Any] | None = None,
@@ -51,7 +51,7 @@ def audit_record(
 def community_save(
     *,
     community: Community | None,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: User | AnonymousUser | None,
     **fields: Any,
 ) -> Community:
     """Create (``community=None``) or update a community, validated, with one audit row."""
@@ -72,7 +72,10 @@ def community_save(
             community=obj,
             actor=actor,
             target=obj,
-            data={k: [str(a) if a is not None else None, str(b) if b is not None else None] for k, (a, b) in changed.items()},
+            data={
+                k: [str(a) if a is not None else None, str(b) if b is not None else None]
+                for k, (a, b) in changed.items()
+            },
         )
     return obj
 

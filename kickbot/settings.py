@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -178,9 +179,7 @@ else:
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "db.sqlite3")}
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
-        "init_command": (
-            "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=5000;"
-        ),
+        "init_command": ("PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;PRAGMA busy_timeout=5000;"),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
@@ -194,7 +193,9 @@ EMBEDDED_REDIS = not _redis_url
 if EMBEDDED_REDIS:
     _sock = VAR_DIR / "redis.sock"
     if len(str(_sock)) > 100:  # unix socket paths are limited to ~107 bytes
-        _sock = Path("/tmp") / f"kickbot-{hashlib.sha256(str(VAR_DIR).encode()).hexdigest()[:12]}.sock"
+        # Named after the var/ folder so two checkouts never share it; the socket is mode 700.
+        _digest = hashlib.sha256(str(VAR_DIR).encode()).hexdigest()[:12]
+        _sock = Path(tempfile.gettempdir()) / f"kickbot-{_digest}.sock"
     EMBEDDED_REDIS_SOCKET = str(_sock)
     REDIS_URL = f"unix://{EMBEDDED_REDIS_SOCKET}?db=0"
     CELERY_BROKER_URL = f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
@@ -253,16 +254,13 @@ KICK_OAUTH_BASE_URL = _url("KICK_OAUTH_BASE_URL", "https://id.kick.com", schemes
 KICK_API_BASE_URL = _url("KICK_API_BASE_URL", "https://api.kick.com", schemes={"http", "https"})
 KICK_PUSHER_URL = _url(
     "KICK_PUSHER_URL",
-    "wss://ws-us2.pusher.com/app/32cbd69e4b950bf97679"
-    "?protocol=7&client=js&version=8.4.0-rc2&flash=false",
+    "wss://ws-us2.pusher.com/app/32cbd69e4b950bf97679?protocol=7&client=js&version=8.4.0-rc2&flash=false",
     schemes={"ws", "wss"},
 )
 KICK_WEB_BASE_URL = _url("KICK_WEB_BASE_URL", "https://kick.com", schemes={"http", "https"})
 KICK_WEBHOOK_PUBLIC_KEY = env.str("KICK_WEBHOOK_PUBLIC_KEY", default="").strip()
 DISCORD_TOKEN = env.str("DISCORD_TOKEN", default="").strip()
-DISCORD_API_BASE_URL = _url(
-    "DISCORD_API_BASE_URL", "https://discord.com/api/v10", schemes={"http", "https"}
-)
+DISCORD_API_BASE_URL = _url("DISCORD_API_BASE_URL", "https://discord.com/api/v10", schemes={"http", "https"})
 SHUFFLE_API_BASE_URL = _url(
     "SHUFFLE_API_BASE_URL", "https://affiliate.shuffle.com", schemes={"http", "https"}
 )
@@ -348,9 +346,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "kickbot.logging.RedactSecretsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "httpx": {"level": "WARNING"},

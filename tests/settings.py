@@ -12,6 +12,6 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 # Keys of one test run live under their own prefix, so tests can clear them on a shared Redis.
 os.environ.setdefault("REDIS_KEY_PREFIX", f"kbtest{os.getpid()}")
 
-from kickbot.settings import *  # noqa: E402,F403
+from kickbot.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only

@@ -11,7 +11,9 @@ from kickbot.services import audit_record, community_bootstrap_from_settings, co
 
 @pytest.mark.django_db
 def test_community_save_creates_and_audits(owner: Any) -> None:
-    community = community_save(community=None, actor=owner, kick_channel_slug="roshtein", timezone="Europe/Berlin")
+    community = community_save(
+        community=None, actor=owner, kick_channel_slug="roshtein", timezone="Europe/Berlin"
+    )
     entry = AuditLog.objects.get()
     assert entry.action == "community.create"
     assert entry.actor == owner
@@ -40,7 +42,9 @@ def test_community_update_audits_only_changes(owner: Any, community: Community) 
         {"kick_channel_slug": "x" * 65},
     ],
 )
-def test_community_save_rejects_bad_values_and_changes_nothing(owner: Any, community: Community, fields: dict[str, str]) -> None:
+def test_community_save_rejects_bad_values_and_changes_nothing(
+    owner: Any, community: Community, fields: dict[str, str]
+) -> None:
     before = Community.objects.values().get(pk=community.pk)
     with pytest.raises(ValidationError):
         community_save(community=Community.objects.get(pk=community.pk), actor=owner, **fields)

@@ -15,12 +15,23 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def run_manage(*args: str, env: dict[str, str], tmp_path: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "KICK", "DATABASE_URL", "REDIS_URL"))}
+def run_manage(
+    *args: str, env: dict[str, str], tmp_path: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "KICK", "DATABASE_URL", "REDIS_URL"))
+    }
     base.update({"DJANGO_SETTINGS_MODULE": "kickbot.settings", "KICKBOT_VAR_DIR": str(tmp_path)})
     base.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

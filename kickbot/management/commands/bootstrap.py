@@ -22,5 +22,7 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"  kickbot dashboard: {base}/dashboard/")
         if token:
-            self.stdout.write(f"  Create the owner account (one-time link): {base}/dashboard/setup/owner/{token}/")
+            self.stdout.write(
+                f"  Create the owner account (one-time link): {base}/dashboard/setup/owner/{token}/"
+            )
         self.stdout.write("")
