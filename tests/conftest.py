@@ -27,6 +27,21 @@ def _redis_server() -> Iterator[None]:
         proc.wait(timeout=10)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_db_sessions(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """Async tests and live_server leave connections in worker threads; end them before teardown."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 def redis_clear_prefix() -> None:
     r = get_redis()
     keys = list(r.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}*", count=1000))
