@@ -32,6 +32,11 @@ class Community(models.Model):
         default="!",
         validators=[RegexValidator(r"^[!?.$#~+\-]{1,3}$", "Use one to three of ! ? . $ # ~ + -")],
     )
+    # Live state, written by the Kick pipeline (events) and the livestream poll (backstop).
+    is_live = models.BooleanField(default=False)
+    live_changed_at = models.DateTimeField(null=True, blank=True)
+    # The Kick account the bot speaks as (its own lines never count as chat activity).
+    kick_bot_user_id = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

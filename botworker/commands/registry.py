@@ -1,0 +1,133 @@
+"""The command registry shared by the Kick router and (where a command means the same) Discord."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Any, Literal
+
+Platform = Literal["kick", "discord"]
+NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+
+
+class Level(IntEnum):
+    """Who may run a command, from Kick badges (Discord maps its admin check to MODERATOR+)."""
+
+    EVERYONE = 0
+    SUBSCRIBER = 1
+    VIP = 2
+    MODERATOR = 3
+    BROADCASTER = 4
+
+
+_BADGE_LEVELS = {
+    "broadcaster": Level.BROADCASTER,
+    "moderator": Level.MODERATOR,
+    "vip": Level.VIP,
+    "og": Level.SUBSCRIBER,
+    "founder": Level.SUBSCRIBER,
+    "subscriber": Level.SUBSCRIBER,
+    "sub_gifter": Level.EVERYONE,
+}
+
+
+def level_from_badges(badges: Iterable[str]) -> Level:
+    """The highest level any of the sender's badges gives."""
+    return max((_BADGE_LEVELS.get(b.lower(), Level.EVERYONE) for b in badges), default=Level.EVERYONE)
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One parsed command call, whatever the platform."""
+
+    community_id: int
+    platform: Platform
+    name: str  # the canonical command name (not the alias typed)
+    args: tuple[str, ...]
+    raw_args: str
+    user_id: int  # Kick user id on Kick, Discord user id on Discord
+    username: str
+    level: Level
+    message_id: str | None = None
+    created_at: datetime | None = None
+    prefix: str = "!"
+
+
+Handler = Callable[[Invocation], Coroutine[Any, Any, str | None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    aliases: tuple[str, ...] = ()
+    level: Level = Level.EVERYONE
+    user_cooldown_s: int = 3
+    global_cooldown_s: int = 0
+    platforms: frozenset[str] = field(default_factory=lambda: frozenset({"kick"}))
+    help: str = ""
+
+
+class CommandRegistry:
+    def __init__(self) -> None:
+        self._by_name: dict[str, Command] = {}
+        self._canonical: dict[str, Command] = {}
+
+    def register(self, cmd: Command) -> Command:
+        for name in (cmd.name, *cmd.aliases):
+            if not NAME_RE.match(name):
+                raise ValueError(f"bad command name {name!r}")
+            existing = self._by_name.get(name)
+            if existing is not None and existing.name != cmd.name:
+                raise ValueError(f"command name {name!r} is taken by {existing.name!r}")
+        self._canonical[cmd.name] = cmd
+        for name in (cmd.name, *cmd.aliases):
+            self._by_name[name] = cmd
+        return cmd
+
+    def resolve(self, name: str) -> Command | None:
+        return self._by_name.get(name.lower())
+
+    def commands(self, *, platform: str, level: Level = Level.BROADCASTER) -> list[Command]:
+        """Canonical commands usable on ``platform`` at ``level``, sorted by name."""
+        return sorted(
+            (c for c in self._canonical.values() if platform in c.platforms and c.level <= level),
+            key=lambda c: c.name,
+        )
+
+
+registry = CommandRegistry()
+
+
+def command(
+    name: str,
+    *,
+    aliases: Iterable[str] = (),
+    level: Level = Level.EVERYONE,
+    user_cooldown_s: int = 3,
+    global_cooldown_s: int = 0,
+    platforms: Iterable[str] = ("kick",),
+    help: str = "",
+    into: CommandRegistry | None = None,
+) -> Callable[[Handler], Handler]:
+    """Register the decorated async handler in the global registry (or ``into``)."""
+
+    def decorate(handler: Handler) -> Handler:
+        (into or registry).register(
+            Command(
+                name=name,
+                handler=handler,
+                aliases=tuple(aliases),
+                level=level,
+                user_cooldown_s=user_cooldown_s,
+                global_cooldown_s=global_cooldown_s,
+                platforms=frozenset(platforms),
+                help=help,
+            )
+        )
+        return handler
+
+    return decorate
