@@ -16,6 +16,15 @@ class CommunityRef:
 
 
 @dataclass(frozen=True)
+class GuildContext:
+    """What a Discord command needs to know about its guild's community, in one query."""
+
+    community_id: int
+    community_name: str
+    admin_role_id: int | None
+
+
+@dataclass(frozen=True)
 class LinkInfo:
     discord_user_id: int
     kick_user_id: int
@@ -37,6 +46,18 @@ def community_for_guild(*, guild_id: int) -> CommunityRef | None:
     if row is None:
         return None
     return CommunityRef(id=row["id"], name=row["name"] or row["kick_channel_slug"], discord_guild_id=guild_id)
+
+
+def guild_context(*, guild_id: int) -> GuildContext | None:
+    """The community bound to a Discord guild with its admin role, or None."""
+    community = Community.objects.filter(discord_guild_id=guild_id).select_related("discord_config").first()
+    if community is None:
+        return None
+    try:
+        admin_role_id = community.discord_config.admin_role_id
+    except DiscordConfig.DoesNotExist:
+        admin_role_id = None
+    return GuildContext(community_id=community.pk, community_name=str(community), admin_role_id=admin_role_id)
 
 
 def link_for_discord_user(*, discord_user_id: int) -> LinkInfo | None:

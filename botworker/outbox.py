@@ -41,6 +41,7 @@ class OutboxItem:
 
     id: int
     community_id: int | None
+    guild_id: int | None  # the community's Discord guild: sends never leave it
     kind: str
     target: str
     payload: dict[str, Any]
@@ -98,16 +99,21 @@ def outbox_claim(
             claimed_at=now,
             attempts=F("attempts") + 1,
         )
-    rows = OutboxMessage.objects.filter(
-        pk__in=candidates,
-        status=OutboxMessage.Status.SENDING,
-        claimed_by=worker_id,
-        claimed_at=now,
-    ).order_by("id")
+    rows = (
+        OutboxMessage.objects.filter(
+            pk__in=candidates,
+            status=OutboxMessage.Status.SENDING,
+            claimed_by=worker_id,
+            claimed_at=now,
+        )
+        .select_related("community")
+        .order_by("id")
+    )
     return [
         OutboxItem(
             id=r.pk,
             community_id=r.community_id,
+            guild_id=r.community.discord_guild_id if r.community else None,
             kind=r.kind,
             target=r.target,
             payload=r.payload,

@@ -2,6 +2,7 @@ import asyncio
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from botworker.runtime import BotRuntime
@@ -14,5 +15,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         runtime = BotRuntime()
+        if settings.DISCORD_TOKEN:
+            # Imported only when used: a Kick-only process never loads discord.py's client.
+            from botworker.discord.component import discord_component
+
+            runtime.components["discord"] = discord_component
         asyncio.run(runtime.run())
         log.info("bot process stopped")

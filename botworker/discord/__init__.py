@@ -1,0 +1,1 @@
+"""The Discord side of the bot process: the client, thin cogs, persistent views, the outbox sender."""

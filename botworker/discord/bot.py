@@ -1,0 +1,120 @@
+"""``KickbotBot``: the discord.py client with our cogs, persistent views and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+from django.conf import settings
+
+from botworker.discord.cogs.linking import LinkingCog
+from botworker.discord.common import NO_MENTIONS, AdminRequired
+from botworker.discord.views import LinkPanelView, send_ephemeral
+from kickbot.errors import KickbotError
+
+log = logging.getLogger(__name__)
+
+BUG_REPLY = "Something went wrong on our side; it has been logged. Please try again in a minute."
+
+
+def bot_intents() -> discord.Intents:
+    intents = discord.Intents.default()
+    intents.guilds = True
+    intents.members = True
+    intents.message_content = True
+    return intents
+
+
+def friendly_error(error: BaseException) -> str | None:
+    """The reply for a command error, or None for a real bug (which the caller logs)."""
+    while (
+        isinstance(
+            error, commands.HybridCommandError | commands.CommandInvokeError | app_commands.CommandInvokeError
+        )
+        and getattr(error, "original", None) is not None
+    ):
+        error = error.original  # type: ignore[union-attr]
+    if isinstance(error, KickbotError):
+        return error.message
+    if isinstance(error, AdminRequired):
+        return error.message
+    if isinstance(error, commands.NoPrivateMessage | app_commands.NoPrivateMessage):
+        return "This command only works in a server."
+    if isinstance(error, commands.CommandOnCooldown | app_commands.CommandOnCooldown):
+        return f"Slow down: try again in {error.retry_after:.0f} s."
+    if isinstance(error, commands.ChannelNotFound | commands.ChannelNotReadable):
+        # Never echo the argument: it is viewer text (LESSONS: mentions, huge input).
+        return "I can't find that channel in this server. Mention it like #channel."
+    if isinstance(error, commands.BadArgument | commands.BadUnionArgument):
+        return "I didn't understand that. Check the command's options and try again."
+    if isinstance(error, commands.TooManyArguments | commands.MissingRequiredArgument):
+        return "That command takes different options. Check the command's help and try again."
+    if isinstance(error, commands.UserInputError):
+        return "I didn't understand that. Check the command's options and try again."
+    if isinstance(error, commands.CheckFailure | app_commands.CheckFailure):
+        return "You can't use this command here."
+    return None
+
+
+class KickbotBot(commands.Bot):
+    def __init__(self, *, sync_commands: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("command_prefix", commands.when_mentioned_or("!"))
+        kwargs.setdefault("intents", bot_intents())
+        # Nothing the bot says pings anyone unless a send asks for it explicitly.
+        kwargs.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        kwargs.setdefault("help_command", None)
+        super().__init__(**kwargs)
+        self.sync_commands = sync_commands
+        self.tree.error(self.on_app_command_error)
+
+    async def setup_hook(self) -> None:
+        await self.add_cog(LinkingCog(self))
+        # Persistent views: buttons on messages posted before a restart keep working.
+        self.add_view(LinkPanelView())
+        if self.sync_commands:
+            await self._sync_app_commands()
+
+    async def _sync_app_commands(self) -> None:
+        guild_id = getattr(settings, "DISCORD_GUILD_ID", None)
+        try:
+            if guild_id:
+                # Guild commands appear at once; global ones can take up to an hour.
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+            await self.tree.sync()
+        except discord.HTTPException as exc:
+            log.warning("could not sync slash commands: %s %s", exc.status, type(exc).__name__)
+
+    async def on_command_error(  # type: ignore[override]
+        self, ctx: commands.Context[Any], error: commands.CommandError
+    ) -> None:
+        if isinstance(error, commands.CommandNotFound):
+            return
+        text = friendly_error(error)
+        if text is None:
+            log.error(
+                "command %s failed",
+                ctx.command.qualified_name if ctx.command else "?",
+                exc_info=(type(error), error, error.__traceback__),
+            )
+            text = BUG_REPLY
+        try:
+            await ctx.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as exc:
+            log.warning("could not send an error reply: %s", exc.status)
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        text = friendly_error(error)
+        if text is None:
+            log.error("app command failed", exc_info=(type(error), error, error.__traceback__))
+            text = BUG_REPLY
+        try:
+            await send_ephemeral(interaction, text)
+        except discord.HTTPException as exc:
+            log.warning("could not send an error reply: %s", exc.status)

@@ -1,0 +1,62 @@
+"""Helpers shared by cogs and views: replies that never ping, the community of a guild, admin checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from accounts.selectors import GuildContext, guild_context
+from botworker.bridge import run_sync
+from kickbot.errors import KickbotError, NotAllowed
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+class AdminRequired(commands.CheckFailure):
+    """Raised by the admin check; a CommandError so discord.py routes it to on_command_error."""
+
+    def __init__(self, message: str = "Only server admins can do that.") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+async def reply(ctx: commands.Context[Any], text: str, **kwargs: Any) -> None:
+    """Answer a command; ephemeral when it came as a slash command, never pinging anyone."""
+    kwargs.setdefault("ephemeral", True)
+    await ctx.send(text, allowed_mentions=NO_MENTIONS, **kwargs)
+
+
+async def community_of(guild: discord.Guild | None) -> GuildContext:
+    """The community bound to this guild, or a friendly refusal (never another guild's data)."""
+    if guild is None:
+        raise NotAllowed("This only works in a server.")
+    context = await run_sync(guild_context)(guild_id=guild.id)
+    if context is None:
+        raise KickbotError(
+            "This server is not connected to a Kick channel yet. An admin can do that on the dashboard."
+        )
+    return context
+
+
+def member_is_admin(member: discord.Member | discord.User, context: GuildContext) -> bool:
+    """Manage Server permission, or the community's admin role."""
+    if not isinstance(member, discord.Member):
+        return False
+    if member.guild_permissions.manage_guild:
+        return True
+    return context.admin_role_id is not None and any(r.id == context.admin_role_id for r in member.roles)
+
+
+async def ensure_admin(ctx: commands.Context[Any]) -> bool:
+    """Check for admin commands: runs before argument parsing, so a refusal changes nothing."""
+    context = await community_of(ctx.guild)
+    if not member_is_admin(ctx.author, context):
+        raise AdminRequired()
+    return True
+
+
+def community_admin() -> Any:
+    """``@community_admin()`` on a command: Manage Server or the community's admin role."""
+    return commands.check(ensure_admin)

@@ -1,0 +1,81 @@
+"""Buttons. ``LinkPanelView`` is persistent: fixed custom_id, no timeout, registered in setup_hook,
+so a panel posted before a restart keeps working after it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+from accounts.services import LINK_TTL, LinkOffer, link_request_create
+from botworker.bridge import run_sync
+from botworker.discord.common import NO_MENTIONS, community_of
+from kickbot.errors import KickbotError
+
+log = logging.getLogger(__name__)
+
+LINK_PANEL_CUSTOM_ID = "kickbot:link:start"
+LINK_TEXT = (
+    "Press the button to link your Kick account. The link is only for you: it works once and "
+    f"expires in {int(LINK_TTL.total_seconds() // 60)} minutes. Don't share it."
+)
+
+
+class LinkButtonView(discord.ui.View):
+    """One URL button with a fresh signed link (link buttons need no custom_id and no callback)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(timeout=None)
+        self.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label="Link with Kick", url=url))
+
+
+async def link_offer_for(*, guild: discord.Guild | None, user_id: int) -> LinkOffer:
+    """A fresh single-use link for this user in this guild's community."""
+    community = await community_of(guild)
+    return await run_sync(link_request_create)(community_id=community.community_id, discord_user_id=user_id)
+
+
+class LinkPanelView(discord.ui.View):
+    """The panel an admin posts with ``setup_link_panel``; the button answers each user privately."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(
+        label="Link Kick account", style=discord.ButtonStyle.primary, custom_id=LINK_PANEL_CUSTOM_ID
+    )
+    async def start_link(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        offer = await link_offer_for(guild=interaction.guild, user_id=interaction.user.id)
+        await interaction.response.send_message(
+            LINK_TEXT, view=LinkButtonView(offer.url), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        if isinstance(error, KickbotError):
+            text = error.message
+        else:
+            log.error("link panel button failed", exc_info=error)
+            text = "Something went wrong on our side. Please try again in a minute."
+        await send_ephemeral(interaction, text)
+
+
+async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
+    """Answer an interaction privately, whether or not it was answered already."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    else:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+def link_panel_embed() -> discord.Embed:
+    return discord.Embed(
+        title="Link your Kick account",
+        description=(
+            "Linking lets the bot credit your Kick watchtime and tickets to you here.\n"
+            "Press the button: you get a private link that works once, for 10 minutes."
+        ),
+        colour=discord.Colour.green(),
+    )
