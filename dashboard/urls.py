@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard import views
+from dashboard import kick_views, views
 
 app_name = "dashboard"
 urlpatterns = [
@@ -16,5 +16,7 @@ urlpatterns = [
     path("setup/", views.setup, name="setup"),
     path("setup/owner/<str:token>/", views.owner_setup, name="owner_setup"),
     path("health/", views.health, name="health"),
+    path("kick/connect/", kick_views.kick_connect, name="kick_connect"),
+    path("kick/callback/", kick_views.kick_callback, name="kick_callback"),
     path("audit/", views.audit, name="audit"),
 ]

@@ -18,6 +18,7 @@ from dashboard.forms import CommunityForm, OwnerSetupForm
 from dashboard.permissions import require_perm
 from dashboard.roles import PERM_AUDIT, PERM_MANAGE, PERM_VIEW
 from kickbot.health import health_report
+from kickbot.kick import kick_token_state
 from kickbot.models import AuditLog, Community
 from kickbot.selectors import integrations_state
 from kickbot.services import community_save
@@ -68,16 +69,26 @@ def setup(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/setup.html",
-        {"form": form, "community": community, "integrations": integrations_state()},
+        {
+            "form": form,
+            "community": community,
+            "integrations": integrations_state(),
+            "kick_token": kick_token_state(community_id=community.pk) if community else None,
+        },
     )
 
 
 @require_perm(PERM_VIEW)
 def health(request: HttpRequest) -> HttpResponse:
+    community = current_community(request)
     return render(
         request,
         "dashboard/health.html",
-        {"report": health_report(), "integrations": integrations_state()},
+        {
+            "report": health_report(),
+            "integrations": integrations_state(),
+            "kick_token": kick_token_state(community_id=community.pk) if community else None,
+        },
     )
 
 

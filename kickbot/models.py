@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from kickbot.crypto import EncryptedTextField
+
 
 def validate_timezone(value: str) -> None:
     if value not in available_timezones():
@@ -79,3 +81,27 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or self.actor} {self.action}"
+
+
+class KickToken(models.Model):
+    """The community's Kick credentials (broadcaster or bot account), encrypted at rest.
+
+    Used to send chat, read channels and manage webhook subscriptions. Refreshed before expiry
+    by ``kickbot.tasks.kick_tokens_refresh`` and on a 401.
+    """
+
+    community = models.OneToOneField(Community, on_delete=models.CASCADE, related_name="kick_token")
+    kick_user_id = models.PositiveBigIntegerField()
+    kick_username = models.CharField(max_length=64, blank=True)
+    access_token = EncryptedTextField()
+    refresh_token = EncryptedTextField()
+    expires_at = models.DateTimeField()
+    scope = models.CharField(max_length=255, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Kick token of {self.kick_username or self.kick_user_id} for {self.community}"

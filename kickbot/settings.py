@@ -240,6 +240,7 @@ HEARTBEAT_INTERVAL_SECONDS = 15
 # The one place the schedule lives; every job is idempotent for its time bucket.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "kickbot.tasks.worker_heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS},
+    "kick-tokens-refresh": {"task": "kickbot.tasks.kick_tokens_refresh", "schedule": 600},
 }
 
 # --- integrations ------------------------------------------------------------------------

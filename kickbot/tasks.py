@@ -7,3 +7,25 @@ from kickbot.heartbeat import heartbeat_write
 def worker_heartbeat() -> None:
     """Scheduled by beat; proves that beat schedules and a worker executes."""
     heartbeat_write(name="worker")
+
+
+@shared_task(ignore_result=True)
+def kick_tokens_refresh() -> int:
+    """Refresh every Kick token that expires within the next 30 minutes; returns how many."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kickbot.integrations.kick import KickError
+    from kickbot.kick import kick_token_refresh
+    from kickbot.models import KickToken
+
+    due = KickToken.objects.filter(expires_at__lt=timezone.now() + timedelta(minutes=30))
+    refreshed = 0
+    for community_id in due.values_list("community_id", flat=True):
+        try:
+            kick_token_refresh(community_id=community_id, force=True)
+            refreshed += 1
+        except KickError:
+            pass  # recorded on the token row and shown on the health page
+    return refreshed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,8 @@ def _redis_server() -> Iterator[None]:
     if proc is not None:
         proc.terminate()
         proc.wait(timeout=10)
+    if settings.VAR_DIR.name.startswith("run-"):
+        shutil.rmtree(settings.VAR_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

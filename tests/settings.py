@@ -7,7 +7,10 @@ The environment is set before ``kickbot.settings`` reads it, so a developer's ru
 import os
 from pathlib import Path
 
-os.environ.setdefault("KICKBOT_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
+# One folder (and embedded Redis) per test run, so parallel runs never stop each other's server.
+os.environ.setdefault(
+    "KICKBOT_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test" / f"run-{os.getpid()}")
+)
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "1")
 # Keys of one test run live under their own prefix, so tests can clear them on a shared Redis.
 os.environ.setdefault("REDIS_KEY_PREFIX", f"kbtest{os.getpid()}")

@@ -7,7 +7,7 @@ A feature registers its commands in ``<app>/commands.py`` (imported by :func:`au
 
     @command("watchtime", aliases=("wt",), help="your watchtime")
     async def watchtime(inv: Invocation) -> str:
-        stats = await run_sync(selectors.watchtime_for)(community_id=inv.community_id, kick_user_id=inv.user_id)
+        stats = await run_sync(selectors.watchtime_for)(community_id=inv.community_id, user=inv.user_id)
         return f"{inv.username}: {stats.hours} h"
 
 Handlers are async, reach the database only through ``botworker.bridge.run_sync`` and return the

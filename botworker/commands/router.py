@@ -19,6 +19,7 @@ from kickbot.errors import KickbotError
 log = logging.getLogger(__name__)
 
 MAX_LINE = 500  # Kick's own limit on a chat message
+_WHO = {Level.MODERATOR: "moderators", Level.BROADCASTER: "the broadcaster", Level.VIP: "VIPs"}
 GENERIC_FAILURE = "Something went wrong there, please try again in a minute."
 
 
@@ -85,7 +86,9 @@ class CommandRouter:
             return Reply(text=text, reply_to_message_id=line.message_id, command=cmd.name)
 
         if level < cmd.level:
-            who = {Level.MODERATOR: "moderators", Level.BROADCASTER: "the broadcaster"}.get(cmd.level, "subscribers")
+            who = {Level.MODERATOR: "moderators", Level.BROADCASTER: "the broadcaster"}.get(
+                cmd.level, "subscribers"
+            )
             return reply(f"{prefix}{cmd.name} is for {who} only.")
         cooldown_keys = await self._take_cooldowns(cmd.name, line, cmd.user_cooldown_s, cmd.global_cooldown_s)
         if cooldown_keys is None:
@@ -114,7 +117,9 @@ class CommandRouter:
             return reply(GENERIC_FAILURE)
         return reply(text) if text else None
 
-    async def _take_cooldowns(self, name: str, line: ChatLine, user_s: int, global_s: int) -> list[str] | None:
+    async def _take_cooldowns(
+        self, name: str, line: ChatLine, user_s: int, global_s: int
+    ) -> list[str] | None:
         """Claim the cooldown keys atomically enough: SET NX per key; None if any was held."""
         wanted: list[tuple[str, int]] = []
         if global_s > 0:

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from kickbot import kick
+from kickbot.integrations.kick import KickAuthError
+from kickbot.models import AuditLog, Community, KickToken
+from tests.fakes.kick_api import FakeKick
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch, settings: Any) -> FakeKick:
+    settings.KICK_CLIENT_ID = "client-id"
+    settings.KICK_CLIENT_SECRET = "client-secret-value"
+    f = FakeKick()
+    monkeypatch.setattr(kick, "http_client_factory", f.client)
+    monkeypatch.setattr(kick, "async_http_client_factory", f.async_client)
+    monkeypatch.setattr("dashboard.kick_views.http_client_factory", f.client)
+    return f
+
+
+def connect(client: Client, fake: FakeKick) -> Any:
+    start = client.post("/dashboard/kick/connect/")
+    assert start.status_code == 302
+    query = parse_qs(urlparse(start["Location"]).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert "chat:write" in query["scope"][0]
+    return client.get("/dashboard/kick/callback/", {"state": query["state"][0], "code": fake.issue_code()})
+
+
+def test_connect_stores_encrypted_tokens_and_bot_account(
+    client: Client, admin_user: Any, community: Community, fake: FakeKick
+) -> None:
+    client.force_login(admin_user)
+    response = connect(client, fake)
+    assert response.status_code == 302
+    token = KickToken.objects.get(community=community)
+    assert token.kick_user_id == fake.user_id and token.kick_username == fake.username
+    assert token.access_token in fake.access
+    raw = KickToken.objects.filter(pk=token.pk).values_list("access_token", flat=True).get()
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT access_token FROM kickbot_kicktoken")
+        stored = cur.fetchone()[0]
+    assert token.access_token not in stored and raw == token.access_token
+    community.refresh_from_db()
+    assert community.kick_bot_user_id == fake.user_id
+    assert AuditLog.objects.filter(action="kick.connect", actor=admin_user).count() == 1
+
+
+def test_callback_state_is_single_use(
+    client: Client, admin_user: Any, community: Community, fake: FakeKick
+) -> None:
+    client.force_login(admin_user)
+    start = client.post("/dashboard/kick/connect/")
+    state = parse_qs(urlparse(start["Location"]).query)["state"][0]
+    assert (
+        client.get("/dashboard/kick/callback/", {"state": state, "code": fake.issue_code()}).status_code
+        == 302
+    )
+    again = client.get("/dashboard/kick/callback/", {"state": state, "code": fake.issue_code()})
+    assert again.status_code == 400
+    assert b"does not match" in again.content
+
+
+def test_callback_from_another_browser_is_refused(
+    client: Client, admin_user: Any, owner: Any, community: Community, fake: FakeKick
+) -> None:
+    client.force_login(admin_user)
+    start = client.post("/dashboard/kick/connect/")
+    state = parse_qs(urlparse(start["Location"]).query)["state"][0]
+    other = Client()
+    other.force_login(owner)
+    response = other.get("/dashboard/kick/callback/", {"state": state, "code": fake.issue_code()})
+    assert response.status_code == 400
+    assert not KickToken.objects.exists()
+
+
+def test_expired_state_is_refused(
+    client: Client, admin_user: Any, community: Community, fake: FakeKick
+) -> None:
+    client.force_login(admin_user)
+    with time_machine.travel("2026-11-27 12:00:00Z", tick=False):
+        start = client.post("/dashboard/kick/connect/")
+    state = parse_qs(urlparse(start["Location"]).query)["state"][0]
+    with time_machine.travel("2026-11-27 12:11:00Z", tick=False):
+        response = client.get("/dashboard/kick/callback/", {"state": state, "code": fake.issue_code()})
+    assert response.status_code == 400
+    assert b"10 minutes" in response.content
+
+
+def test_kick_error_on_exchange_changes_nothing(
+    client: Client, admin_user: Any, community: Community, fake: FakeKick
+) -> None:
+    client.force_login(admin_user)
+    fake.fail_token_endpoint = 500
+    response = connect(client, fake)
+    assert response.status_code == 502
+    assert not KickToken.objects.exists()
+    assert AuditLog.objects.filter(action="kick.connect_failed").exists()
+
+
+def test_denied_authorisation_changes_nothing(
+    client: Client, admin_user: Any, community: Community, fake: FakeKick
+) -> None:
+    client.force_login(admin_user)
+    start = client.post("/dashboard/kick/connect/")
+    state = parse_qs(urlparse(start["Location"]).query)["state"][0]
+    response = client.get("/dashboard/kick/callback/", {"state": state, "error": "access_denied"})
+    assert response.status_code == 400
+    assert not KickToken.objects.exists()
+
+
+def test_moderator_cannot_connect(
+    client: Client, moderator: Any, community: Community, fake: FakeKick
+) -> None:
+    client.force_login(moderator)
+    assert client.post("/dashboard/kick/connect/").status_code == 403
+
+
+def _stored_token(community: Community, fake: FakeKick, *, expires_in: timedelta) -> KickToken:
+    tokens = fake.issue_tokens()
+    from kickbot.integrations.kick import TokenSet
+
+    return kick.kick_token_save(
+        community=community,
+        tokens=TokenSet(
+            tokens["access_token"],
+            tokens["refresh_token"],
+            timezone.now() + expires_in,
+            tokens["scope"],
+            "Bearer",
+        ),
+        kick_user_id=fake.user_id,
+        kick_username=fake.username,
+        actor=None,
+    )
+
+
+def test_api_401_refreshes_once_and_retries(community: Community, fake: FakeKick) -> None:
+    _stored_token(community, fake, expires_in=timedelta(hours=1))
+    fake.revoke_all_access()  # Kick no longer accepts the stored access token
+    with kick.kick_api(community_id=community.pk) as api:
+        users = api.get_users()
+    assert users[0].user_id == fake.user_id
+    token_calls = [r for r in fake.requests if r.url.path == "/oauth/token"]
+    assert len(token_calls) == 1
+    assert KickToken.objects.get().access_token in fake.access
+
+
+def test_failed_refresh_is_recorded_for_health(
+    client: Client, owner: Any, community: Community, fake: FakeKick
+) -> None:
+    _stored_token(community, fake, expires_in=timedelta(hours=1))
+    fake.revoke_all_access()
+    fake.refresh.clear()  # the refresh token is dead too
+    with pytest.raises(KickAuthError), kick.kick_api(community_id=community.pk) as api:
+        api.get_users()
+    state = kick.kick_token_state(community_id=community.pk)
+    assert state.connected and state.last_error.startswith("KickAuthError")
+    client.force_login(owner)
+    assert b"Last refresh failed" in client.get("/dashboard/health/").content
+
+
+def test_token_near_expiry_is_refreshed_before_use(community: Community, fake: FakeKick) -> None:
+    old = _stored_token(community, fake, expires_in=timedelta(minutes=2)).access_token
+    with kick.kick_api(community_id=community.pk) as api:
+        api.get_users()
+    assert KickToken.objects.get().access_token != old
+
+
+def test_refresh_task_refreshes_tokens_due_soon(community: Community, fake: FakeKick) -> None:
+    from kickbot.tasks import kick_tokens_refresh
+
+    _stored_token(community, fake, expires_in=timedelta(minutes=20))
+    assert kick_tokens_refresh.delay().get() == 1  # eager
+    assert KickToken.objects.get().expires_at > timezone.now() + timedelta(minutes=50)
+
+
+def test_refresh_never_logs_tokens(
+    community: Community, fake: FakeKick, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = _stored_token(community, fake, expires_in=timedelta(minutes=1))
+    with caplog.at_level("DEBUG"):
+        kick.kick_token_refresh(community_id=community.pk)
+    assert token.access_token not in caplog.text and token.refresh_token not in caplog.text
