@@ -1,0 +1,19 @@
+"""Kick ingestion up to typed events: Pusher listener, parsers, gift coalescing, dedupe, lease.
+
+No database access in this package. How the pipeline combines the pieces (the reference is
+``Ingest`` in ``tests/botworker/kick/test_pipeline.py``):
+
+1. Bot process, per community: hold ``IngestionLease(redis, f"kick:{community_id}", holder)``;
+   run ``PusherListener(url, channels_for(chatroom_id, channel_id), on_frame).run(stop)`` only
+   while ``lease.is_held`` (stop the listener when ``lease.lost`` is set).
+2. ``on_frame``: ``pusher_to_events(frame)``; on ``ParseError`` log the event name and skip.
+   ``GiftEvidence`` goes to ``GiftCoalescer.feed()``; what it returns, and every other event,
+   goes on. Call ``coalescer.flush()`` about once a second (fallback gifts).
+3. Webhook (after the signature check): ``webhook_to_events(type, message_id_header, body)``.
+   If the bot process handles it, feed a ``GiftEvent`` to the same coalescer too.
+4. Every final event: ``if await seen_before(redis, keys=event.dedupe_keys(),
+   prefix=f"{REDIS_KEY_PREFIX}:dedupe:{community_id}"): skip``; else dispatch. The shared
+   semantic keys make Pusher/webhook duplicates (chat, subs, gifts, bans) collapse here even
+   across processes. Then award in ONE DB transaction with a unique key on the event key
+   (Redis dedupe is a 10-minute filter, not the ledger's guarantee).
+"""
