@@ -107,6 +107,13 @@ class MockMessage(CustomMockMixin, unittest.mock.MagicMock):
         super().__init__(**(defaults | kwargs))
 
 
+class MockPartialMessage(CustomMockMixin, unittest.mock.MagicMock):
+    spec_set = discord.PartialMessage
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**({"id": next_id()} | kwargs))
+
+
 def _bot_instance() -> commands.Bot:
     return commands.Bot(command_prefix="!", intents=discord.Intents.default())
 
