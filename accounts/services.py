@@ -297,7 +297,7 @@ def link_callback(*, state: str, code: str, error: str = "") -> LinkOutcome:
 
     try:
         outcome = _link_write(request=request, kick_user_id=kick_user_id, kick_username=kick_username)
-    except _Taken:
+    except (_Taken, IntegrityError):  # IntegrityError: a concurrent callback took the account first
         _refuse(reason="kick_account_taken", stage="callback", request=request)
     log.info(
         "linked discord user %s to kick user %s (%s)", request.discord_user_id, kick_user_id, outcome.change
