@@ -241,6 +241,12 @@ HEARTBEAT_INTERVAL_SECONDS = 15
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "kickbot.tasks.worker_heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS},
     "kick-tokens-refresh": {"task": "kickbot.tasks.kick_tokens_refresh", "schedule": 600},
+    "watchtime-tick": {"task": "watchtime.tasks.watchtime_tick", "schedule": WATCH_INTERVAL_SECONDS},
+    "watchtime-roles-sync": {
+        "task": "watchtime.tasks.watchtime_roles_sync",
+        "schedule": ROLE_UPDATE_INTERVAL_SECONDS,
+    },
+    "watchtime-mirror-rebuild": {"task": "watchtime.tasks.watchtime_mirror_rebuild_all", "schedule": 86400},
 }
 
 # --- integrations ------------------------------------------------------------------------

@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("dashboard/", include("dashboard.urls")),
     path("link/", include("accounts.urls")),
+    path("leaderboard/", include("watchtime.urls")),
     path("", views.home, name="home"),
 ]

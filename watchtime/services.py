@@ -1,0 +1,474 @@
+"""Watchtime writes: crediting ticks, tracking switch, watchtime roles and role sync."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from accounts.models import Link
+from botworker.models import OutboxMessage
+from botworker.outbox import outbox_enqueue
+from kickbot.errors import InvalidInput
+from kickbot.models import Community
+from kickbot.services import audit_record
+from watchtime import mirror
+from watchtime.activity import active_viewers, distinct_chatters
+from watchtime.errors import RoleRejected
+from watchtime.models import AppliedRole, WatchMonthly, WatchRole, WatchSettings, WatchTick, WatchTotal
+
+log = logging.getLogger(__name__)
+
+CHATTER_WINDOW_S = 300  # "at least min_active_chatters distinct chatters in the last 5 minutes"
+MAX_ROLE_MINUTES = 10 * 365 * 24 * 60  # ten years: anything above is a typo
+MAX_WATCH_ROLES = 50
+
+
+@dataclass(frozen=True)
+class CreditResult:
+    credited: bool
+    reason: str  # credited | duplicate | tracking_off | offline | quiet | no_viewers
+    viewers: int = 0
+    minutes: int = 0
+    tick_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RoleFacts:
+    """What the Discord side knows about a role, checked here so the rules live in one place."""
+
+    id: int
+    name: str
+    position: int
+    managed: bool
+    is_default: bool  # @everyone
+    bot_top_position: int  # the bot's highest role position in the guild
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    discord_user_id: int
+    role_id: int
+    op: str  # add | remove
+    reason: str
+
+
+def community_month(*, community: Community, when: datetime) -> date:
+    """First day of ``when``'s month in the community's time zone."""
+    local = when.astimezone(ZoneInfo(community.timezone or "UTC"))
+    return local.date().replace(day=1)
+
+
+def watch_settings_get(*, community_id: int) -> WatchSettings:
+    settings, _ = WatchSettings.objects.get_or_create(community_id=community_id)
+    return settings
+
+
+# --- crediting ---------------------------------------------------------------------------
+
+
+def _ids_source(ids: list[int]) -> tuple[str, list[Any]]:
+    """A ``SELECT`` over the ids for ``INSERT ... SELECT``: an array on Postgres, JSON on SQLite.
+
+    ``WHERE true`` is required by SQLite to parse ``INSERT ... SELECT ... ON CONFLICT``.
+    """
+    if connection.vendor == "postgresql":
+        return "FROM unnest(%s::bigint[]) AS t(u) WHERE true", [ids]
+    return "FROM (SELECT value AS u FROM json_each(%s)) AS t WHERE true", [json.dumps(ids)]
+
+
+def _upsert_minutes(*, community_id: int, ids: list[int], minutes: int, month: date) -> None:
+    """Two set-based upserts (all-time and month): one statement each, whatever the viewer count."""
+    qn = connection.ops.quote_name
+    total, monthly = qn(WatchTotal._meta.db_table), qn(WatchMonthly._meta.db_table)
+    source, source_params = _ids_source(ids)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {total} (community_id, kick_user_id, minutes) "
+            f"SELECT %s, u, %s {source} "
+            f"ON CONFLICT (community_id, kick_user_id) "
+            f"DO UPDATE SET minutes = {total}.minutes + excluded.minutes",
+            [community_id, minutes, *source_params],
+        )
+        cur.execute(
+            f"INSERT INTO {monthly} (community_id, kick_user_id, month, minutes) "
+            f"SELECT %s, u, %s, %s {source} "
+            f"ON CONFLICT (community_id, kick_user_id, month) "
+            f"DO UPDATE SET minutes = {monthly}.minutes + excluded.minutes",
+            [community_id, connection.ops.adapt_datefield_value(month), minutes, *source_params],
+        )
+
+
+def watchtime_credit(
+    *, community_id: int, bucket: datetime, minutes: int, now: float | None = None
+) -> CreditResult:
+    """Credit ``minutes`` to every viewer active now, once for ``bucket`` (interval start, aware).
+
+    Eligible when the community is live (or counts offline chat) and at least
+    ``min_active_chatters`` distinct users chatted in the last 5 minutes; the viewers are those
+    whose last line falls in the last ``active_window`` seconds before ``now`` (epoch seconds,
+    default the clock), so one line earns exactly the ticks that run inside its window.
+
+    Idempotency key: ``WatchTick(community, bucket)``, inserted in the same transaction as the
+    two upserts, so a repeated or late tick for the bucket credits nothing. The community's
+    ``WatchSettings`` row is locked for the transaction (ticks of one community run one at a time).
+    """
+    if minutes <= 0:
+        raise ValueError("minutes must be positive")
+    community = Community.objects.only("is_live", "timezone", "kick_bot_user_id").get(pk=community_id)
+    settings = watch_settings_get(community_id=community_id)
+    if not settings.tracking_enabled:
+        return CreditResult(credited=False, reason="tracking_off")
+    if not (community.is_live or settings.count_offline_chat):
+        return CreditResult(credited=False, reason="offline")
+    ref = time.time() if now is None else now
+    chatters = distinct_chatters(community_id=community_id, since_ts=ref - CHATTER_WINDOW_S, until_ts=ref)
+    if chatters < settings.min_active_chatters:
+        return CreditResult(credited=False, reason="quiet")
+    viewers = active_viewers(community_id=community_id, since_ts=ref - settings.active_window_s, until_ts=ref)
+    if community.kick_bot_user_id is not None:  # filtered upstream too; never credit the bot
+        viewers = [v for v in viewers if v != community.kick_bot_user_id]
+    if not viewers:
+        return CreditResult(credited=False, reason="no_viewers")
+    viewers.sort()  # index order: neighbouring keys share pages
+    month = community_month(community=community, when=bucket)
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Losing the last tick in a crash is fine (tick row and minutes go together).
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL synchronous_commit TO OFF")
+        locked = WatchSettings.objects.select_for_update().get(pk=settings.pk)
+        try:
+            with transaction.atomic():
+                tick = WatchTick.objects.create(
+                    community_id=community_id, bucket=bucket, viewers=len(viewers), minutes=minutes
+                )
+        except IntegrityError:
+            return CreditResult(credited=False, reason="duplicate")
+        _upsert_minutes(community_id=community_id, ids=viewers, minutes=minutes, month=month)
+        prev_tick_id = locked.last_tick_id
+        WatchSettings.objects.filter(pk=locked.pk).update(last_tick_id=tick.pk)
+
+    try:
+        in_chain = mirror.mirror_apply(
+            community_id=community_id,
+            tick_id=tick.pk,
+            prev_tick_id=prev_tick_id,
+            month=month,
+            minutes=minutes,
+            ids=viewers,
+        )
+    except Exception:  # the mirror is a cache: never fail a committed credit over it
+        log.exception("could not update the watchtime mirror of community %s", community_id)
+        in_chain = False
+    if not in_chain:
+        mirror.mirror_rebuild_soon(community_id=community_id)
+    log.info("credited %s minutes to %s viewers in community %s", minutes, len(viewers), community_id)
+    return CreditResult(
+        credited=True, reason="credited", viewers=len(viewers), minutes=minutes, tick_id=tick.pk
+    )
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+def tracking_set(*, community_id: int, enabled: bool, actor_label: str) -> WatchSettings:
+    """Pause or resume crediting for a community (audited)."""
+    with transaction.atomic():
+        settings = watch_settings_get(community_id=community_id)
+        if settings.tracking_enabled != enabled:
+            WatchSettings.objects.filter(pk=settings.pk).update(tracking_enabled=enabled)
+            settings.tracking_enabled = enabled
+            audit_record(
+                action="watchtime.tracking_on" if enabled else "watchtime.tracking_off",
+                community=settings.community,
+                actor_label=actor_label,
+                target=settings,
+            )
+    return settings
+
+
+# --- watchtime roles ---------------------------------------------------------------------
+
+_MINUTES_RE = re.compile(r"^(?:(\d{1,7})h)?(?:(\d{1,9})m?)?$")
+
+
+def parse_minutes(text: str) -> int:
+    """``"90"``, ``"90m"``, ``"5h"``, ``"1h30m"`` → minutes; anything else is a friendly error."""
+    cleaned = text.strip().lower().replace(" ", "")
+    match = _MINUTES_RE.match(cleaned) if cleaned.isascii() else None
+    if not cleaned or match is None or not any(match.groups()):
+        raise InvalidInput("Give the minutes as a whole number, like `600` or `10h`.")
+    minutes = int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+    if minutes > MAX_ROLE_MINUTES:
+        raise InvalidInput("That is more than ten years of watchtime. Pick a smaller number of minutes.")
+    return minutes
+
+
+def _check_role(role: RoleFacts) -> None:
+    if role.is_default:
+        raise RoleRejected("@everyone can't be a watchtime role. Pick a normal role.")
+    if role.managed:
+        raise RoleRejected("That role is managed by an integration (a bot or boosts), so I can't give it.")
+    if role.position >= role.bot_top_position:
+        raise RoleRejected(
+            "That role is at or above my highest role, so Discord won't let me give it. "
+            "Move my role above it in Server Settings → Roles."
+        )
+
+
+def _role(community_id: int, role_id: int) -> WatchRole:
+    row = WatchRole.objects.filter(community_id=community_id, discord_role_id=role_id).first()
+    if row is None:
+        raise InvalidInput("That role is not a watchtime role. See `roles list`.")
+    return row
+
+
+def _audit_role(action: str, row: WatchRole, actor_label: str, **data: object) -> None:
+    audit_record(
+        action=f"watchtime.role_{action}",
+        community=row.community,
+        actor_label=actor_label,
+        target=row,
+        data={"role_id": str(row.discord_role_id), "name": row.name, **data},
+    )
+
+
+@transaction.atomic
+def watch_role_add(*, community_id: int, role: RoleFacts, minutes: str | int, actor_label: str) -> WatchRole:
+    """Make ``role`` a watchtime role granted at ``minutes`` all-time minutes."""
+    _check_role(role)
+    value = parse_minutes(str(minutes))
+    if WatchRole.objects.filter(community_id=community_id, discord_role_id=role.id).exists():
+        raise InvalidInput("That role is already a watchtime role. Use `roles update` to change its minutes.")
+    if WatchRole.objects.filter(community_id=community_id).count() >= MAX_WATCH_ROLES:
+        raise InvalidInput(f"A server can have at most {MAX_WATCH_ROLES} watchtime roles.")
+    last = WatchRole.objects.filter(community_id=community_id).order_by("-display_order").first()
+    row = WatchRole.objects.create(
+        community_id=community_id,
+        discord_role_id=role.id,
+        name=role.name[:100],
+        minutes_required=value,
+        display_order=(last.display_order + 1) if last else 0,
+    )
+    _audit_role("add", row, actor_label, minutes=value)
+    return row
+
+
+@transaction.atomic
+def watch_role_update(
+    *, community_id: int, role: RoleFacts, minutes: str | int, actor_label: str
+) -> WatchRole:
+    value = parse_minutes(str(minutes))
+    row = _role(community_id, role.id)
+    _check_role(role)
+    before = row.minutes_required
+    row.minutes_required, row.name = value, role.name[:100]
+    row.save(update_fields=["minutes_required", "name", "updated_at"])
+    _audit_role("update", row, actor_label, minutes=[before, value])
+    return row
+
+
+@transaction.atomic
+def watch_role_set_enabled(*, community_id: int, role_id: int, enabled: bool, actor_label: str) -> WatchRole:
+    """Enable or disable a role; a disabled role is taken off members by the next sync."""
+    row = _role(community_id, role_id)
+    if row.enabled == enabled:
+        raise InvalidInput(f"That role is already {'enabled' if enabled else 'disabled'}.")
+    row.enabled = enabled
+    row.save(update_fields=["enabled", "updated_at"])
+    _audit_role("enable" if enabled else "disable", row, actor_label)
+    return row
+
+
+@transaction.atomic
+def watch_role_remove(*, community_id: int, role_id: int, actor_label: str) -> WatchRole:
+    """Stop using a role; members who got it from us lose it on the next sync (AppliedRole stays)."""
+    row = _role(community_id, role_id)
+    _audit_role("remove", row, actor_label, minutes=row.minutes_required)
+    row.delete()
+    return row
+
+
+# --- role sync ---------------------------------------------------------------------------
+
+
+def _targets(community_id: int, mode: str) -> dict[int, set[int]]:
+    """Discord user id → the watchtime role ids they should hold (linked users only)."""
+    roles = list(
+        WatchRole.objects.filter(community_id=community_id, enabled=True)
+        .order_by("minutes_required", "display_order", "id")
+        .values_list("discord_role_id", "minutes_required")
+    )
+    if not roles:
+        return {}
+    lowest = roles[0][1]
+    rows = (
+        WatchTotal.objects.filter(community_id=community_id, minutes__gte=lowest)
+        .annotate(
+            discord_user_id=Subquery(
+                Link.objects.filter(kick_user_id=OuterRef("kick_user_id")).values("discord_user_id")[:1]
+            )
+        )
+        .filter(discord_user_id__isnull=False)
+        .values_list("discord_user_id", "minutes")
+    )
+    targets: dict[int, set[int]] = {}
+    for discord_user_id, minutes in rows:
+        reached = [role_id for role_id, needed in roles if minutes >= needed]
+        if reached:
+            targets[discord_user_id] = (
+                {reached[-1]} if mode == WatchSettings.RoleMode.HIGHEST else set(reached)
+            )
+    return targets
+
+
+def _applied(community_id: int) -> dict[tuple[int, int], datetime]:
+    return {
+        (uid, rid): at
+        for uid, rid, at in AppliedRole.objects.filter(community_id=community_id).values_list(
+            "discord_user_id", "discord_role_id", "applied_at"
+        )
+    }
+
+
+def roles_plan(*, community_id: int) -> list[RoleChange]:
+    """The role changes that would bring every member from what was applied to their target."""
+    settings = watch_settings_get(community_id=community_id)
+    targets = _targets(community_id, settings.role_mode)
+    applied = _applied(community_id)
+    wanted = {(uid, rid) for uid, rids in targets.items() for rid in rids}
+    changes = [
+        RoleChange(uid, rid, "add", "watchtime reached") for uid, rid in sorted(wanted - applied.keys())
+    ]
+    changes += [
+        RoleChange(uid, rid, "remove", "watchtime role no longer due")
+        for uid, rid in sorted(applied.keys() - wanted)
+    ]
+    return changes
+
+
+def _enqueue(community: Community, change: RoleChange, token: str) -> None:
+    outbox_enqueue(
+        community=community,
+        kind=OutboxMessage.Kind.DISCORD_ROLE_ADD
+        if change.op == "add"
+        else OutboxMessage.Kind.DISCORD_ROLE_REMOVE,
+        target=change.discord_user_id,
+        payload={"guild_id": community.discord_guild_id, "role_id": change.role_id, "reason": change.reason},
+        dedupe_key=f"wtrole:{community.pk}:{change.discord_user_id}:{change.role_id}:{change.op}:{token}",
+    )
+
+
+def roles_sync(*, community_id: int) -> list[RoleChange]:
+    """Enqueue only the difference between target and applied roles, and record it as applied.
+
+    One transaction under the community's ``WatchSettings`` row lock: outbox rows and
+    ``AppliedRole`` rows commit together, so a re-run enqueues nothing. Dedupe keys carry the
+    state they change (the grant time of a removed role, the sync time of an add).
+    """
+    community = Community.objects.get(pk=community_id)
+    if community.discord_guild_id is None:
+        return []
+    watch_settings_get(community_id=community_id)
+    now = timezone.now()
+    token = f"{now.timestamp():.6f}"
+    with transaction.atomic():
+        WatchSettings.objects.select_for_update().get(community_id=community_id)
+        applied = _applied(community_id)
+        changes = roles_plan(community_id=community_id)
+        adds = [c for c in changes if c.op == "add"]
+        removes = [c for c in changes if c.op == "remove"]
+        for change in adds:
+            _enqueue(community, change, token)
+        for change in removes:
+            _enqueue(
+                community, change, f"{applied[(change.discord_user_id, change.role_id)].timestamp():.6f}"
+            )
+        AppliedRole.objects.bulk_create(
+            [
+                AppliedRole(
+                    community_id=community_id,
+                    discord_user_id=c.discord_user_id,
+                    discord_role_id=c.role_id,
+                    applied_at=now,
+                )
+                for c in adds
+            ],
+            ignore_conflicts=True,
+        )
+        for change in removes:
+            AppliedRole.objects.filter(
+                community_id=community_id,
+                discord_user_id=change.discord_user_id,
+                discord_role_id=change.role_id,
+            ).delete()
+    if changes:
+        log.info("role sync of community %s: %s adds, %s removals", community_id, len(adds), len(removes))
+    return changes
+
+
+def roles_revoke_for(*, community_id: int, discord_user_id: int) -> int:
+    """Take every watchtime role we gave ``discord_user_id`` off them now (call after unlinking)."""
+    community = Community.objects.get(pk=community_id)
+    with transaction.atomic():
+        rows = list(
+            AppliedRole.objects.select_for_update().filter(
+                community_id=community_id, discord_user_id=discord_user_id
+            )
+        )
+        if community.discord_guild_id is not None:
+            for row in rows:
+                _enqueue(
+                    community,
+                    RoleChange(discord_user_id, row.discord_role_id, "remove", "Kick account unlinked"),
+                    f"{row.applied_at.timestamp():.6f}",
+                )
+        AppliedRole.objects.filter(pk__in=[r.pk for r in rows]).delete()
+    return len(rows)
+
+
+def roles_reconcile(*, community_id: int, member_roles: Mapping[int, Iterable[int]]) -> int:
+    """Reset ``AppliedRole`` to what the guild really shows, so the next sync repairs drift.
+
+    ``member_roles``: every current (non-bot) guild member → the role ids they hold. Watchtime
+    roles held are recorded as applied (a role removed by hand is then re-added, one given by
+    hand to someone not due is removed). Linked users who are not in the guild are recorded at
+    their target, so nothing is sent for them until they come back. Returns the row count.
+    """
+    settings = watch_settings_get(community_id=community_id)
+    now = timezone.now()
+    with transaction.atomic():
+        WatchSettings.objects.select_for_update().get(pk=settings.pk)
+        watch_ids = set(
+            WatchRole.objects.filter(community_id=community_id).values_list("discord_role_id", flat=True)
+        )
+        watch_ids |= set(
+            AppliedRole.objects.filter(community_id=community_id).values_list("discord_role_id", flat=True)
+        )
+        state: set[tuple[int, int]] = set()
+        for uid, rids in member_roles.items():
+            state |= {(uid, rid) for rid in rids if rid in watch_ids}
+        for uid, rids in _targets(community_id, settings.role_mode).items():
+            if uid not in member_roles:
+                state |= {(uid, rid) for rid in rids}
+        AppliedRole.objects.filter(community_id=community_id).delete()
+        AppliedRole.objects.bulk_create(
+            [
+                AppliedRole(community_id=community_id, discord_user_id=u, discord_role_id=r, applied_at=now)
+                for u, r in sorted(state)
+            ],
+            batch_size=5000,
+        )
+    return len(state)

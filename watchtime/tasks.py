@@ -1,0 +1,75 @@
+"""Celery tasks: thin calls into the services, idempotent per time bucket."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+
+from celery import shared_task
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+def tick_bucket(now: float, interval: int) -> tuple[datetime, int]:
+    """``(bucket start, minutes to credit)`` for the clock ``now`` (epoch seconds).
+
+    The bucket is ``floor(now / interval)``, so every replica of beat or worker computes the
+    same one. Minutes are the whole minutes the interval completes (an interval that is not a
+    multiple of 60 s credits 0 or 1 minutes by turns, never a fraction).
+    """
+    start = int(now // interval) * interval
+    minutes = (start + interval) // 60 - start // 60
+    return datetime.fromtimestamp(start, UTC), minutes
+
+
+@shared_task(ignore_result=True)
+def watchtime_tick() -> int:
+    """Credit the current bucket in every community; returns how many were credited."""
+    from kickbot.models import Community
+    from watchtime.services import watchtime_credit
+
+    bucket, minutes = tick_bucket(time.time(), settings.WATCH_INTERVAL_SECONDS)
+    if minutes <= 0:
+        return 0
+    credited = 0
+    ids = Community.objects.exclude(watch_settings__tracking_enabled=False).values_list("pk", flat=True)
+    for community_id in ids:
+        try:
+            credited += watchtime_credit(community_id=community_id, bucket=bucket, minutes=minutes).credited
+        except Exception:  # one community's failure must not stop the others
+            log.exception("watchtime credit failed for community %s", community_id)
+    return credited
+
+
+@shared_task(ignore_result=True)
+def watchtime_roles_sync() -> int:
+    """Role sync for every community bound to a guild; returns the number of changes enqueued."""
+    from kickbot.models import Community
+    from watchtime.services import roles_sync
+
+    changes = 0
+    for community_id in Community.objects.filter(discord_guild_id__isnull=False).values_list("pk", flat=True):
+        try:
+            changes += len(roles_sync(community_id=community_id))
+        except Exception:
+            log.exception("role sync failed for community %s", community_id)
+    return changes
+
+
+@shared_task(ignore_result=True)
+def watchtime_mirror_rebuild(community_id: int) -> int:
+    from watchtime.mirror import mirror_rebuild
+
+    return mirror_rebuild(community_id=community_id)
+
+
+@shared_task(ignore_result=True)
+def watchtime_mirror_rebuild_all() -> None:
+    """Daily: rebuild every community's rank mirror from the tables (repairs any drift)."""
+    from kickbot.models import Community
+    from watchtime.mirror import mirror_rebuild
+
+    for community_id in Community.objects.values_list("pk", flat=True):
+        mirror_rebuild(community_id=community_id)
