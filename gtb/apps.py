@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class GtbConfig(AppConfig):
     name = "gtb"
+    verbose_name = "Guess the Balance"

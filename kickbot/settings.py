@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "raffle",
     "slots",
     "gtb",
+    "timers",
     "dashboard",
     "botworker",
 ]
@@ -241,6 +242,7 @@ HEARTBEAT_INTERVAL_SECONDS = 15
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "kickbot.tasks.worker_heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS},
     "kick-tokens-refresh": {"task": "kickbot.tasks.kick_tokens_refresh", "schedule": 600},
+    "timers-send-due": {"task": "timers.tasks.timers_send_due", "schedule": 30},
     "watchtime-tick": {"task": "watchtime.tasks.watchtime_tick", "schedule": WATCH_INTERVAL_SECONDS},
     "watchtime-roles-sync": {
         "task": "watchtime.tasks.watchtime_roles_sync",

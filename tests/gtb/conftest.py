@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import time_machine
+
+NOW = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """A frozen clock; ``clock.shift(seconds)`` moves it."""
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
