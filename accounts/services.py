@@ -442,3 +442,21 @@ def discord_admin_role_set(*, community_id: int, role_id: int | None, actor_disc
         target=cfg,
         data={"role_id": str(role_id) if role_id else None},
     )
+
+
+def kick_users_seen(*, users: list[tuple[int, str, str]]) -> int:
+    """Upsert Kick users seen in chat ``(user_id, username, slug)``; returns how many rows were written.
+
+    Usernames change, ids do not: an existing row gets the new name. One statement per batch.
+    """
+    if not users:
+        return 0
+    latest = {uid: (name[:64], slug[:64]) for uid, name, slug in users}
+    rows = [KickUser(user_id=uid, username=name, slug=slug) for uid, (name, slug) in latest.items()]
+    KickUser.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["user_id"],
+        update_fields=["username", "slug", "updated_at"],
+    )
+    return len(rows)

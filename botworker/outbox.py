@@ -75,7 +75,11 @@ def _claimable(now: Any) -> Q:
 
 
 def outbox_claim(
-    *, worker_id: str, limit: int = 20, kinds: tuple[str, ...] = DISCORD_KINDS
+    *,
+    worker_id: str,
+    limit: int = 20,
+    kinds: tuple[str, ...] = DISCORD_KINDS,
+    community_ids: list[int] | None = None,
 ) -> list[OutboxItem]:
     """Claim up to ``limit`` due rows of ``kinds`` for ``worker_id``; a row goes to one claimer only.
 
@@ -85,11 +89,10 @@ def outbox_claim(
     if not worker_id:
         raise ValueError("worker_id is required")
     now = timezone.now()
-    candidates = list(
-        OutboxMessage.objects.filter(_claimable(now), kind__in=kinds)
-        .order_by("id")
-        .values_list("id", flat=True)[:limit]
-    )
+    due = OutboxMessage.objects.filter(_claimable(now), kind__in=kinds)
+    if community_ids is not None:  # e.g. Kick chat: only the communities whose ingestion we hold
+        due = due.filter(community_id__in=community_ids)
+    candidates = list(due.order_by("id").values_list("id", flat=True)[:limit])
     if not candidates:
         return []
     with transaction.atomic():
@@ -164,3 +167,17 @@ def outbox_mark_failed(*, message_id: int, worker_id: str, error: str, retry: bo
     if give_up:
         log.warning("outbox message %s failed for good after %s attempts", message_id, row.attempts)
     return str(status)
+
+
+def kick_chat_enqueue(
+    *, community_id: int, text: str, reply_to: str | None = None, dedupe_key: str | None = None
+) -> int:
+    """Queue a Kick chat line for the community (sent by the bot holding its ingestion lease)."""
+    row = outbox_enqueue(
+        community=Community.objects.get(pk=community_id),
+        kind=OutboxMessage.Kind.KICK_CHAT,
+        target=str(community_id),
+        payload={"text": text, "reply_to": reply_to},
+        dedupe_key=dedupe_key,
+    )
+    return row.pk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -47,4 +48,22 @@ def integrations_state() -> list[IntegrationState]:
             if not settings.FIELD_ENCRYPTION_KEY_DERIVED
             else "derived from the secret key (local run); set FIELD_ENCRYPTION_KEY in production",
         ),
+    ]
+
+
+def kick_communities() -> list[dict[str, Any]]:
+    """Communities whose Kick chat can be read (chatroom id known), as plain values."""
+    return [
+        dict(row)
+        for row in Community.objects.filter(kick_chatroom_id__isnull=False)
+        .order_by("id")
+        .values(
+            "id",
+            "kick_channel_slug",
+            "command_prefix",
+            "kick_chatroom_id",
+            "kick_channel_id",
+            "kick_broadcaster_user_id",
+            "kick_bot_user_id",
+        )
     ]

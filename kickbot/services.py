@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
 
+from kickbot.live import live_publish
 from kickbot.models import AuditLog, Community
 
 log = logging.getLogger(__name__)
@@ -100,3 +102,25 @@ def community_bootstrap_from_settings() -> Community | None:
     )
     log.info("created community %s from the environment", community.kick_channel_slug)
     return community
+
+
+def community_live_set(*, community_id: int, is_live: bool, at: datetime) -> bool:
+    """Record a live/offline change; True when it changed. Late or repeated events change nothing.
+
+    A status older than the last change is ignored, so a late "stopped" frame cannot end a
+    stream that started again afterwards.
+    """
+    updated = (
+        Community.objects.filter(pk=community_id)
+        .exclude(is_live=is_live)
+        .filter(models.Q(live_changed_at__isnull=True) | models.Q(live_changed_at__lt=at))
+        .update(is_live=is_live, live_changed_at=at)
+    )
+    if updated:
+        log.info("community %s is now %s", community_id, "live" if is_live else "offline")
+        live_publish(
+            community_id=community_id,
+            kind="stream.live" if is_live else "stream.offline",
+            data={"text": "Stream went live" if is_live else "Stream went offline"},
+        )
+    return bool(updated)

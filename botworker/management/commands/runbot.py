@@ -15,6 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         runtime = BotRuntime()
+        from botworker.kick.component import kick_component
+
+        runtime.components["kick"] = kick_component
         if settings.DISCORD_TOKEN:
             # Imported only when used: a Kick-only process never loads discord.py's client.
             from botworker.discord.component import discord_component

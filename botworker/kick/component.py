@@ -1,0 +1,286 @@
+"""The bot process's Kick side: per community, hold the ingestion lease and, while held, read
+Pusher and the webhook stream into the pipeline; send queued Kick chat for held communities.
+
+Exactly one process ingests a community at a time (the Redis lease); a standby takes over within
+the lease's time to live when the holder dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from django.conf import settings
+
+from botworker.bridge import run_sync
+from botworker.commands import autodiscover as commands_autodiscover
+from botworker.commands import registry
+from botworker.commands.router import CommandRouter, Reply
+from botworker.kick.handlers import autodiscover as handlers_autodiscover
+from botworker.kick.handlers import handlers
+from botworker.kick.lease import IngestionLease
+from botworker.kick.pipeline import CommunityConfig, CommunityPipeline, reply_dedupe_key
+from botworker.kick.pusher import PusherListener, channels_for
+from botworker.kick.sender import KickChatSender, TokenBucket
+from botworker.kick.webhook_queue import WebhookReader
+from botworker.models import OutboxMessage
+from botworker.outbox import kick_chat_enqueue, outbox_claim, outbox_mark_failed, outbox_mark_sent
+from kickbot.integrations.kick import AsyncKickApi, KickAuthError, KickError, KickUnavailable, RateLimited
+from kickbot.kick import async_kick_api
+from kickbot.redis_client import get_async_redis
+from kickbot.selectors import kick_communities
+
+log = logging.getLogger(__name__)
+
+
+def _config(row: dict[str, Any]) -> CommunityConfig:
+    return CommunityConfig(
+        id=int(row["id"]),
+        slug=str(row["kick_channel_slug"]),
+        prefix=str(row["command_prefix"]),
+        chatroom_id=row["kick_chatroom_id"],
+        channel_id=row["kick_channel_id"],
+        broadcaster_user_id=row["kick_broadcaster_user_id"],
+        bot_user_id=row["kick_bot_user_id"],
+    )
+
+
+async def _until(*events: asyncio.Event) -> None:
+    """Return as soon as any of ``events`` is set."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+async def _every(seconds: float, stop: asyncio.Event, fn: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    while not stop.is_set():
+        try:
+            await fn()
+        except Exception:
+            log.exception("periodic %s failed", getattr(fn, "__qualname__", fn))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+class KickIngestion:
+    def __init__(
+        self,
+        *,
+        communities: list[CommunityConfig],
+        redis: Any,
+        holder_id: str | None = None,
+        pusher_url: str | None = None,
+        api_factory: Callable[[int], AsyncKickApi] = lambda cid: async_kick_api(community_id=cid),
+        lease_ttl_s: float = 10.0,
+        lease_renew_s: float = 3.0,
+        chat_rate: float = 1.0,
+        chat_burst: int = 2,
+        listener_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.communities = communities
+        self.redis = redis
+        self.holder_id = holder_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.pusher_url = pusher_url or settings.KICK_PUSHER_URL
+        self.api_factory = api_factory
+        self.lease_ttl_s, self.lease_renew_s = lease_ttl_s, lease_renew_s
+        self.chat_rate, self.chat_burst = chat_rate, chat_burst
+        self.listener_options = listener_options or {}
+        commands_autodiscover()
+        handlers_autodiscover()
+        self.router = CommandRouter(registry=registry, redis=redis, key_prefix=settings.REDIS_KEY_PREFIX)
+        self.held: set[int] = set()
+        self.pipelines: dict[int, CommunityPipeline] = {}
+        self.listeners: dict[int, PusherListener] = {}
+        self.leases: dict[int, IngestionLease] = {}
+        self.wake = asyncio.Event()
+        self._senders: dict[int, KickChatSender] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        tasks = [asyncio.create_task(self._community(c, stop), name=f"kick:{c.id}") for c in self.communities]
+        tasks.append(asyncio.create_task(self._send_loop(stop), name="kick:sender"))
+        try:
+            await stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for sender in self._senders.values():
+                with contextlib.suppress(Exception):
+                    await sender.api.aclose()
+
+    # --- one community -------------------------------------------------------------------
+    async def on_reply(self, community: CommunityConfig, reply: Reply) -> None:
+        await run_sync(kick_chat_enqueue)(
+            community_id=community.id,
+            text=reply.text,
+            reply_to=reply.reply_to_message_id,
+            dedupe_key=reply_dedupe_key(community.id, reply.reply_to_message_id or reply.text),
+        )
+        self.wake.set()
+
+    async def _community(self, cfg: CommunityConfig, stop: asyncio.Event) -> None:
+        lease = IngestionLease(
+            self.redis,
+            f"kick:{cfg.id}",
+            self.holder_id,
+            ttl_s=self.lease_ttl_s,
+            renew_every_s=self.lease_renew_s,
+        )
+        self.leases[cfg.id] = lease
+        pipeline = CommunityPipeline(
+            community=cfg, redis=self.redis, router=self.router, handlers=handlers, on_reply=self.on_reply
+        )
+        self.pipelines[cfg.id] = pipeline
+        holding = asyncio.create_task(lease.hold(stop))
+        workers: list[asyncio.Task[None]] = []
+        try:
+            while not stop.is_set():
+                await _until(lease.held, stop)
+                if stop.is_set():
+                    break
+                log.info("ingesting Kick chat of %s (lease held by %s)", cfg.slug, self.holder_id)
+                self.held.add(cfg.id)
+                inner = asyncio.Event()
+                workers = [asyncio.create_task(w) for w in self._workers(cfg, pipeline, inner)]
+                await _until(lease.lost, stop)
+                self.held.discard(cfg.id)
+                inner.set()
+                await asyncio.gather(*workers, return_exceptions=True)
+                workers = []
+                await pipeline.publish_stats(connected=False)
+                if not stop.is_set():
+                    log.warning("lost the ingestion lease of %s; standing by", cfg.slug)
+        finally:
+            self.held.discard(cfg.id)
+            for task in (*workers, holding):  # never leave a reader running past our own end
+                task.cancel()
+            await asyncio.gather(*workers, holding, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await lease.release()
+
+    def _workers(
+        self, cfg: CommunityConfig, pipeline: CommunityPipeline, stop: asyncio.Event
+    ) -> list[Coroutine[Any, Any, None]]:
+        workers: list[Coroutine[Any, Any, None]] = []
+        if cfg.chatroom_id and cfg.channel_id:
+            listener = PusherListener(
+                self.pusher_url,
+                channels_for(cfg.chatroom_id, cfg.channel_id),
+                pipeline.on_frame,
+                **self.listener_options,
+            )
+            self.listeners[cfg.id] = listener
+            workers.append(listener.run(stop))
+        else:
+            log.warning("%s: chatroom id and channel id are both needed to read Pusher", cfg.slug)
+        reader = WebhookReader(self.redis, community_id=cfg.id, consumer=self.holder_id)
+        workers.append(self._webhooks(reader, pipeline, stop))
+
+        async def tick() -> None:
+            await pipeline.tick()
+            listener = self.listeners.get(cfg.id)
+            await pipeline.publish_stats(connected=bool(listener and listener.state.connected))
+
+        workers.append(_every(1.0, stop, tick))
+        return workers
+
+    async def _webhooks(
+        self, reader: WebhookReader, pipeline: CommunityPipeline, stop: asyncio.Event
+    ) -> None:
+        await reader.ensure_group()
+        await reader.claim_stale(pipeline.on_webhook)
+        while not stop.is_set():
+            try:
+                await reader.read_once(pipeline.on_webhook)
+            except Exception:
+                log.exception("reading webhook deliveries failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=2)
+
+    # --- Kick chat out -------------------------------------------------------------------
+    def _sender(self, community: CommunityConfig) -> KickChatSender:
+        if community.id not in self._senders:
+            self._senders[community.id] = KickChatSender(
+                api=self.api_factory(community.id),
+                broadcaster_user_id=community.broadcaster_user_id,
+                bucket=TokenBucket(rate=self.chat_rate, burst=self.chat_burst),
+            )
+        return self._senders[community.id]
+
+    async def _send_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.send_pending()
+            except Exception:
+                log.exception("kick chat pass failed")
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_until(self.wake, stop), timeout=1.0)
+
+    async def send_pending(self) -> int:
+        if not self.held:
+            return 0
+        items = await run_sync(outbox_claim)(
+            worker_id=self.holder_id,
+            limit=20,
+            kinds=(OutboxMessage.Kind.KICK_CHAT,),
+            community_ids=sorted(self.held),
+        )
+        by_id = {c.id: c for c in self.communities}
+        sent = 0
+        for item in items:
+            community = by_id.get(item.community_id or -1)
+            if community is None:
+                await run_sync(outbox_mark_failed)(
+                    message_id=item.id, worker_id=self.holder_id, error="unknown community", retry=False
+                )
+                continue
+            try:
+                await self._sender(community).send(
+                    str(item.payload.get("text", "")),
+                    reply_to_message_id=item.payload.get("reply_to") or None,
+                )
+            except RateLimited as exc:
+                await run_sync(outbox_mark_failed)(
+                    message_id=item.id, worker_id=self.holder_id, error=f"rate limited {exc.retry_after}s"
+                )
+            except KickUnavailable as exc:
+                # The message may have gone through: never resend it (a double post is worse).
+                await run_sync(outbox_mark_failed)(
+                    message_id=item.id, worker_id=self.holder_id, error=str(exc)[:200], retry=False
+                )
+            except KickAuthError as exc:
+                await run_sync(outbox_mark_failed)(
+                    message_id=item.id, worker_id=self.holder_id, error=f"auth: {exc}"[:200]
+                )
+            except KickError as exc:
+                await run_sync(outbox_mark_failed)(
+                    message_id=item.id, worker_id=self.holder_id, error=str(exc)[:200], retry=False
+                )
+            else:
+                await run_sync(outbox_mark_sent)(message_id=item.id, worker_id=self.holder_id)
+                sent += 1
+        return sent
+
+
+async def kick_component(runtime: Any) -> None:
+    """BotRuntime component: ingest every configured community until the runtime stops."""
+    rows = await run_sync(kick_communities)()
+    if not rows:
+        log.info("no community has a Kick chatroom id yet; Kick ingestion idle")
+        await runtime.stop_event.wait()
+        return
+    redis = get_async_redis()
+    try:
+        await KickIngestion(communities=[_config(r) for r in rows], redis=redis).run(runtime.stop_event)
+    finally:
+        await redis.aclose()

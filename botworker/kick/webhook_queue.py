@@ -1,0 +1,96 @@
+"""Verified webhook deliveries travel from the web process to the bot through a Redis stream.
+
+Web: ``XADD kb:webhooks:<community id>`` and answer 200 at once. Bot (the holder of the
+community's ingestion lease): ``XREADGROUP`` → pipeline → ``XACK``. A delivery read by a bot that
+died before acking is claimed again by the next holder (``XAUTOCLAIM``), and the pipeline's
+dedupe keeps a redelivery from counting twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+from kickbot.redis_client import key
+
+log = logging.getLogger(__name__)
+
+GROUP = "ingest"
+MAXLEN = 10_000
+CLAIM_IDLE_MS = 30_000
+
+
+def stream_key(community_id: int) -> str:
+    return key("webhooks", community_id)
+
+
+def webhook_enqueue(
+    client: redis.Redis, *, community_id: int, event_type: str, message_id: str, body: bytes
+) -> None:
+    """Hand one verified delivery to the bot (sync: called from the web view)."""
+    client.xadd(
+        stream_key(community_id),
+        {"type": event_type, "id": message_id, "body": body},
+        maxlen=MAXLEN,
+        approximate=True,
+    )
+
+
+Handler = Callable[[str, str, bytes], Awaitable[None]]
+
+
+class WebhookReader:
+    def __init__(
+        self, client: aioredis.Redis, *, community_id: int, consumer: str, block_ms: int = 1000
+    ) -> None:
+        self.client = client
+        self.stream = stream_key(community_id)
+        self.consumer = consumer
+        self.block_ms = block_ms
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.client.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+        except aioredis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _handle(self, entries: list[tuple[Any, dict[Any, Any]]], handler: Handler) -> int:
+        done = 0
+        for entry_id, fields in entries:
+            try:
+                await handler(
+                    _text(fields.get(b"type")), _text(fields.get(b"id")), bytes(fields.get(b"body") or b"")
+                )
+            except Exception:
+                log.exception("webhook delivery %s failed; it will be retried", _text(entry_id))
+                continue
+            await self.client.xack(self.stream, GROUP, entry_id)
+            done += 1
+        return done
+
+    async def claim_stale(self, handler: Handler) -> int:
+        """Take over deliveries a dead consumer read but never acknowledged."""
+        result: Any = await self.client.xautoclaim(
+            self.stream, GROUP, self.consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=100
+        )
+        return await self._handle(result[1], handler)
+
+    async def read_once(self, handler: Handler) -> int:
+        response: Any = await self.client.xreadgroup(
+            GROUP, self.consumer, {self.stream: ">"}, count=100, block=self.block_ms
+        )
+        done = 0
+        for _stream, entries in response or []:
+            done += await self._handle(entries, handler)
+        return done
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)

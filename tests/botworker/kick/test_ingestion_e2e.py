@@ -1,0 +1,245 @@
+"""End to end in one process: the real ingestion against a fake Pusher server and a fake Kick API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from botworker.kick.component import KickIngestion, _config
+from botworker.kick.webhook_queue import webhook_enqueue
+from botworker.models import OutboxMessage
+from kickbot import kick
+from kickbot.integrations.kick import TokenSet
+from kickbot.models import Community
+from kickbot.redis_client import get_async_redis, get_redis, key
+from kickbot.selectors import kick_communities
+from tests.factories import CommunityFactory
+from tests.fakes.kick_api import FakeKick
+from tests.fakes.kick_pusher import FakePusherServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHATROOM, CHANNEL, BROADCASTER = 2915314, 2930000, 777
+
+
+def chat_frame(
+    mid: str, sender_id: int, username: str, content: str, *, when: datetime | None = None
+) -> dict[str, Any]:
+    created = (when or datetime.now(UTC)).isoformat(timespec="seconds")
+    return {
+        "event": "App\\Events\\ChatMessageEvent",
+        "channel": f"chatrooms.{CHATROOM}.v2",
+        "data": {
+            "id": mid,
+            "chatroom_id": CHATROOM,
+            "content": content,
+            "type": "message",
+            "created_at": created,
+            "sender": {
+                "id": sender_id,
+                "username": username,
+                "slug": username.lower(),
+                "identity": {"badges": []},
+            },
+        },
+    }
+
+
+def chat_webhook(mid: str, sender_id: int, username: str, content: str, *, when: datetime) -> bytes:
+    return json.dumps(
+        {
+            "message_id": mid,
+            "broadcaster": {"user_id": BROADCASTER, "username": "streamer", "channel_slug": "streamer"},
+            "sender": {
+                "user_id": sender_id,
+                "username": username,
+                "channel_slug": username.lower(),
+                "identity": {"badges": []},
+            },
+            "content": content,
+            "emotes": [],
+            "created_at": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        }
+    ).encode()
+
+
+async def until(predicate: Callable[[], Any], within_s: float = 10.0) -> None:
+    async with asyncio.timeout(within_s):
+        while not await predicate() if asyncio.iscoroutinefunction(predicate) else not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeKick:
+    f = FakeKick()
+    monkeypatch.setattr(kick, "async_http_client_factory", f.async_client)
+    monkeypatch.setattr(kick, "http_client_factory", f.client)
+    return f
+
+
+@pytest.fixture
+def streamer(fake: FakeKick) -> Community:
+    community = CommunityFactory(
+        kick_chatroom_id=CHATROOM, kick_channel_id=CHANNEL, kick_broadcaster_user_id=BROADCASTER
+    )
+    tokens = fake.issue_tokens()
+    kick.kick_token_save(
+        community=community,
+        tokens=TokenSet(
+            tokens["access_token"],
+            tokens["refresh_token"],
+            timezone.now() + timedelta(hours=1),
+            tokens["scope"],
+            "Bearer",
+        ),
+        kick_user_id=fake.user_id,
+        kick_username=fake.username,
+        actor=None,
+    )
+    community.refresh_from_db()
+    return community
+
+
+@pytest.fixture
+async def running(
+    streamer: Community, fake: FakeKick
+) -> AsyncIterator[tuple[FakePusherServer, KickIngestion]]:
+    redis = get_async_redis()
+    rows = await sync_to_async(kick_communities)()
+    async with FakePusherServer() as server:
+        ingestion = KickIngestion(
+            communities=[_config(r) for r in rows],
+            redis=redis,
+            pusher_url=server.url,
+            lease_ttl_s=2.0,
+            lease_renew_s=0.5,
+            chat_rate=100.0,
+            chat_burst=10,
+            listener_options={"backoff_base_s": 0.05, "backoff_cap_s": 0.2},
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(ingestion.run(stop))
+        await server.wait_subscribed(5, within_s=10)
+        try:
+            yield server, ingestion
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=10)
+            await redis.aclose()
+
+
+async def test_subscribes_every_kick_channel(running: tuple[FakePusherServer, KickIngestion]) -> None:
+    server, _ = running
+    assert sorted(server.subscriptions[0]) == sorted(
+        [
+            f"chatrooms.{CHATROOM}.v2",
+            f"chatroom_{CHATROOM}",
+            f"chatrooms.{CHATROOM}",
+            f"channel.{CHANNEL}",
+            f"channel_{CHANNEL}",
+        ]
+    )
+
+
+async def test_viewer_command_gets_a_reply_to_its_message(
+    running: tuple[FakePusherServer, KickIngestion], fake: FakeKick
+) -> None:
+    server, _ = running
+    await server.send(chat_frame("m-1", 501, "Viewer_Vic", "!commands"))
+    await until(lambda: len(fake.chat) == 1)
+    sent = fake.chat[0]
+    assert sent["reply_to_message_id"] == "m-1"
+    assert sent["type"] == "bot"
+    assert sent["content"].startswith("Commands: ")
+    assert await sync_to_async(OutboxMessage.objects.filter(status="sent", kind="kick_chat").count)() == 1
+
+
+async def test_reconnect_after_drop_handles_every_later_frame_once(
+    running: tuple[FakePusherServer, KickIngestion], fake: FakeKick, streamer: Community
+) -> None:
+    server, ingestion = running
+    await server.send(chat_frame("m-1", 501, "first", "hello"))
+    await until(lambda: ingestion.pipelines[streamer.pk].stats.events == 1)
+    await server.drop()
+    await server.wait_subscribed(5, connections=2, within_s=10)
+    for i in range(2, 6):
+        await server.send(chat_frame(f"m-{i}", 500 + i, f"viewer{i}", f"line {i}"))
+    await server.send(chat_frame("m-3", 503, "viewer3", "line 3"))  # a duplicate delivery
+    await until(lambda: ingestion.pipelines[streamer.pk].stats.events == 5)
+    await asyncio.sleep(0.2)
+    stats = ingestion.pipelines[streamer.pk].stats
+    assert (stats.events, stats.duplicates) == (5, 1)
+    members = get_redis().zrange(key("activity", streamer.pk), 0, -1)
+    assert sorted(int(m) for m in members) == [501, 502, 503, 504, 505]
+    assert ingestion.listeners[streamer.pk].state.reconnects >= 1
+
+
+async def test_same_line_by_webhook_and_pusher_is_handled_once(
+    running: tuple[FakePusherServer, KickIngestion], fake: FakeKick, streamer: Community
+) -> None:
+    server, ingestion = running
+    when = datetime.now(UTC).replace(microsecond=0)
+    await server.send(chat_frame("pusher-id-1", 601, "dup", "!commands", when=when))
+    await sync_to_async(webhook_enqueue)(
+        get_redis(),
+        community_id=streamer.pk,
+        event_type="chat.message.sent",
+        message_id="01HWEBHOOKID",
+        body=chat_webhook("webhook-id-1", 601, "dup", "!commands", when=when),
+    )
+    await until(lambda: ingestion.pipelines[streamer.pk].stats.duplicates == 1)
+    await asyncio.sleep(0.3)
+    assert ingestion.pipelines[streamer.pk].stats.events == 1
+    assert len(fake.chat) == 1
+
+
+async def test_bot_own_lines_are_not_activity(
+    running: tuple[FakePusherServer, KickIngestion], fake: FakeKick, streamer: Community
+) -> None:
+    server, ingestion = running
+    await server.send(chat_frame("own-1", fake.user_id, fake.username, "Commands: !commands"))
+    await server.send(chat_frame("v-1", 700, "viewer", "hi"))
+    await until(lambda: ingestion.pipelines[streamer.pk].stats.events == 1)
+    members = get_redis().zrange(key("activity", streamer.pk), 0, -1)
+    assert [int(m) for m in members] == [700]
+
+
+async def test_junk_frames_are_skipped_and_the_listener_keeps_running(
+    running: tuple[FakePusherServer, KickIngestion], streamer: Community
+) -> None:
+    server, ingestion = running
+    for junk in [
+        "not json",
+        '{"event": 5}',
+        json.dumps({"event": "App\\Events\\ChatMessageEvent", "data": "[1,2]"}),
+        json.dumps(
+            {
+                "event": "App\\Events\\ChatMessageEvent",
+                "channel": "x",
+                "data": json.dumps({"content": "x" * 20000}),
+            }
+        ),
+        json.dumps({"event": "App\\Events\\SomethingNew", "data": "{}"}),
+    ]:
+        await server.send(junk)
+    await server.send(chat_frame("ok-1", 800, "still", "alive"))
+    await until(lambda: ingestion.pipelines[streamer.pk].stats.events == 1)
+    assert ingestion.listeners[streamer.pk].state.connected
+
+
+async def test_ingest_stats_reach_health(
+    running: tuple[FakePusherServer, KickIngestion], streamer: Community
+) -> None:
+    server, ingestion = running
+    await server.send(chat_frame("s-1", 900, "lag", "hello"))
+    await until(lambda: get_redis().hget(key("ingest", streamer.pk), "events") == b"1", within_s=5)
+    data = get_redis().hgetall(key("ingest", streamer.pk))
+    assert data[b"connected"] == b"1"
+    assert data[b"lag_p95_ms"] != b""
