@@ -268,6 +268,14 @@ KICK_PUSHER_URL = _url(
 )
 KICK_WEB_BASE_URL = _url("KICK_WEB_BASE_URL", "https://kick.com", schemes={"http", "https"})
 KICK_WEBHOOK_PUBLIC_KEY = env.str("KICK_WEBHOOK_PUBLIC_KEY", default="").strip()
+if KICK_WEBHOOK_PUBLIC_KEY and "BEGIN PUBLIC KEY" not in KICK_WEBHOOK_PUBLIC_KEY:
+    _fail("KICK_WEBHOOK_PUBLIC_KEY", "expected a PEM public key (-----BEGIN PUBLIC KEY-----)")
+KICK_WEBHOOK_MAX_AGE_SECONDS = _int("KICK_WEBHOOK_MAX_AGE_SECONDS", 600, minimum=30, maximum=86400)
+KICK_WEBHOOK_RATE_LIMIT_PER_MINUTE = _int(
+    "KICK_WEBHOOK_RATE_LIMIT_PER_MINUTE", 6000, minimum=10, maximum=1000000
+)
+LINK_RATE_LIMIT_PER_MINUTE = _int("LINK_RATE_LIMIT_PER_MINUTE", 20, minimum=1, maximum=10000)
+OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=100)
 DISCORD_TOKEN = env.str("DISCORD_TOKEN", default="").strip()
 DISCORD_API_BASE_URL = _url("DISCORD_API_BASE_URL", "https://discord.com/api/v10", schemes={"http", "https"})
 SHUFFLE_API_BASE_URL = _url(

@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from kickbot import views
+from kickbot import views, webhook_views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("webhooks/kick/", webhook_views.kick_webhook, name="kick_webhook"),
     path("admin/", admin.site.urls),
     path("dashboard/", include("dashboard.urls")),
     path("link/", include("accounts.urls")),

@@ -559,3 +559,8 @@ def webhook_to_events(
     data = body if isinstance(body, dict) else _loads(body, "body")
     moment = _now(now)
     return _guarded(lambda d, _now_: handler(d, message_id, moment), data, moment)
+
+
+def webhook_event_types() -> frozenset[str]:
+    """The webhook event types we parse (others are acknowledged and ignored)."""
+    return frozenset(_WEBHOOK)
