@@ -1,0 +1,1034 @@
+"""Raffle writes: the ticket ledger and its sources, Shuffle links, the period lifecycle and the draw.
+
+Locking: every ledger write runs in one transaction that first locks the community's open period
+row (``SELECT ... FOR UPDATE``; SQLite serialises writers with IMMEDIATE transactions). Freezing
+takes the same lock, so no award can commit into a period after its snapshot was taken. Awards
+are idempotent on ``TicketEntry(period, source, source_key)``; balances are updated in the same
+transaction (LESSONS 2, 3, 7). No HTTP call runs inside a transaction (the drand fetch happens
+before the draw's transaction opens).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from kickbot.errors import InvalidInput, NotAllowed
+from kickbot.integrations.drand import BeaconNotYet, BeaconUnavailable, DrandClient
+from kickbot.models import Community
+from kickbot.services import audit_record
+from raffle import announce
+from raffle.draw import ALGORITHM_VERSION, build_snapshot, draw_winners, new_server_seed, quicknet_round_at
+from raffle.draw import round_time as drand_round_time
+from raffle.draw import seed_hash as make_seed_hash
+from raffle.errors import DrawWaiting, NoOpenPeriod, PeriodNotOpen
+from raffle.models import (
+    RafflePeriod,
+    RaffleSettings,
+    RaffleWinner,
+    RolloverRun,
+    ShuffleAccount,
+    ShuffleWager,
+    TicketBalance,
+    TicketEntry,
+    WatchBaseline,
+)
+from raffle.selectors import (
+    kick_user_by_name,
+    local_month_start,
+    months_between,
+    raffle_settings_get,
+    snapshot_rows,
+    usernames_for,
+    watch_minutes_by_user,
+)
+from watchtime.models import WatchMonthly
+
+log = logging.getLogger(__name__)
+
+Source = TicketEntry.Source
+MAX_ADMIN_AMOUNT = 1_000_000
+MAX_GIFT_QUANTITY = 10_000
+REASON_MAX = 200
+SHUFFLE_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
+# The declared fallback (committed with every period): only used when an admin chooses it.
+FALLBACK_MIN_WAIT_S = 600
+FALLBACK_DELAY_S = 60
+FALLBACK_RULE = (
+    "If no drand relay can give the committed round, an admin may switch, no earlier than "
+    f"{FALLBACK_MIN_WAIT_S // 60} minutes after that round, to the first quicknet round emitted at or "
+    f"after the switch + {FALLBACK_DELAY_S} s (unknown to anyone at the switch). The switch is recorded "
+    "in the proof."
+)
+
+
+def drand_client_factory() -> DrandClient:
+    """The beacon client the draw uses (tests replace this with a fake relay)."""
+    return DrandClient(settings.DRAND_URLS)
+
+
+# --- the ledger --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Award:
+    kick_user_id: int
+    source: str
+    amount: int
+    source_key: str
+    reason: str = ""
+    actor_label: str = ""
+
+
+def _lock_open_period(community_id: int) -> RafflePeriod | None:
+    return (
+        RafflePeriod.objects.select_for_update()
+        .filter(community_id=community_id, status=RafflePeriod.Status.OPEN)
+        .first()
+    )
+
+
+def _lock_period(period_id: int) -> RafflePeriod:
+    return RafflePeriod.objects.select_for_update().select_related("community").get(pk=period_id)
+
+
+def _balances_add(period_id: int, deltas: dict[int, dict[str, int]]) -> None:
+    """Add per-source deltas to the cached balances: one upsert statement, executed per row batch."""
+    if not deltas:
+        return
+    t = TicketBalance._meta.db_table
+    sql = (
+        f"INSERT INTO {t} (period_id, kick_user_id, total, watchtime, gift, wager, admin) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (period_id, kick_user_id) DO UPDATE SET "
+        f"total = {t}.total + excluded.total, watchtime = {t}.watchtime + excluded.watchtime, "
+        f"gift = {t}.gift + excluded.gift, wager = {t}.wager + excluded.wager, "
+        f"admin = {t}.admin + excluded.admin"
+    )
+    rows = [
+        (
+            period_id,
+            uid,
+            sum(d.values()),
+            d.get("watchtime", 0),
+            d.get("gift", 0),
+            d.get("wager", 0),
+            d.get("admin", 0),
+        )
+        for uid, d in deltas.items()
+    ]
+    # Both databases check CHECK constraints on the proposed row before resolving the conflict,
+    # so a negative delta (an admin removal, always of an existing balance) is a plain UPDATE.
+    adds = [r for r in rows if r[2] >= 0]
+    subtracts = [(*r[2:], r[0], r[1]) for r in rows if r[2] < 0]
+    with connection.cursor() as cursor:
+        if adds:
+            cursor.executemany(sql, adds)
+        if subtracts:
+            cursor.executemany(
+                f"UPDATE {t} SET total = total + %s, watchtime = watchtime + %s, gift = gift + %s, "  # noqa: S608
+                "wager = wager + %s, admin = admin + %s WHERE period_id = %s AND kick_user_id = %s",
+                subtracts,
+            )
+
+
+def _ledger_append(period: RafflePeriod, awards: list[Award]) -> int:
+    """Append entries and update balances. The caller holds the period lock and checked it is open.
+
+    Returns the sum of the amounts written. A duplicate key raises IntegrityError (and rolls back
+    the caller's transaction): callers that may see replays check for the key first.
+    """
+    if not awards:
+        return 0
+    if period.status != RafflePeriod.Status.OPEN:
+        raise PeriodNotOpen("This raffle is closed: tickets can no longer change.")
+    TicketEntry.objects.bulk_create(
+        [
+            TicketEntry(
+                period=period,
+                kick_user_id=a.kick_user_id,
+                source=a.source,
+                amount=a.amount,
+                source_key=a.source_key[:200],
+                reason=a.reason[:REASON_MAX],
+                actor_label=a.actor_label[:120],
+            )
+            for a in awards
+        ],
+        batch_size=1000,
+    )
+    deltas: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for a in awards:
+        deltas[a.kick_user_id][a.source] += a.amount
+    _balances_add(period.pk, {uid: dict(d) for uid, d in deltas.items()})
+    return sum(a.amount for a in awards)
+
+
+def _rate(period: RafflePeriod, name: str) -> int:
+    """Rates come from the rules committed at open, never from settings edited since."""
+    return int(period.rules[name])
+
+
+# --- sources -------------------------------------------------------------------------------------
+
+
+def tickets_convert_watchtime(*, community_id: int) -> int:
+    """Convert watched minutes in the open period: ``due = floor(minutes * rate / 60) - awarded``.
+
+    Key per viewer: ``"<kick_user_id>:<new running total>"``, so leftover minutes carry over and
+    a re-run awards nothing. One grouped query for the minutes, one for what was awarded.
+    Returns the tickets awarded.
+    """
+    with transaction.atomic():
+        period = _lock_open_period(community_id)
+        if period is None or timezone.now() < period.starts_at:
+            return 0
+        tz = period.community.timezone
+        rate = _rate(period, "tickets_per_hour")
+        minutes = watch_minutes_by_user(
+            community_id=community_id, months=months_between(period.starts_at, period.ends_at, tz)
+        )
+        baseline = dict(WatchBaseline.objects.filter(period=period).values_list("kick_user_id", "minutes"))
+        awarded = dict(
+            TicketBalance.objects.filter(period=period, watchtime__gt=0).values_list(
+                "kick_user_id", "watchtime"
+            )
+        )
+        awards = []
+        for uid, total_minutes in minutes.items():
+            watched = total_minutes - baseline.get(uid, 0)
+            have = awarded.get(uid, 0)
+            due = watched * rate // 60 - have
+            if due > 0:
+                awards.append(
+                    Award(uid, Source.WATCHTIME, due, f"{uid}:{have + due}", f"{watched} min watched")
+                )
+        total = _ledger_append(period, awards)
+    if total:
+        log.info("watchtime: %s tickets to %s viewers in period %s", total, len(awards), period.pk)
+    return total
+
+
+def tickets_award_gift(
+    *,
+    community_id: int,
+    gifter_id: int | None,
+    gifter_username: str | None,
+    quantity: int,
+    event_key: str,
+) -> int:
+    """Award ``quantity * rate`` to the gifter. Key: the gift's ``event_key`` (in any period).
+
+    Anonymous or unresolvable gifters are logged, not awarded. Returns the tickets awarded.
+    """
+    if type(quantity) is not int or not 0 < quantity <= MAX_GIFT_QUANTITY:
+        log.warning("gift %s ignored: quantity %r out of range", event_key, quantity)
+        return 0
+    if not event_key:
+        raise ValueError("event_key is required")
+    uid = gifter_id
+    if uid is None:
+        name = (gifter_username or "").strip()
+        if not name or name.startswith("~"):
+            log.info("anonymous gift of %s subs not awarded (%s)", quantity, event_key)
+            return 0
+        uid = kick_user_by_name(username=name)
+        if uid is None:
+            log.info("gift of %s subs not awarded: gifter %s is not a known Kick user", quantity, name)
+            return 0
+    key = event_key[:200]
+    with transaction.atomic():
+        period = _lock_open_period(community_id)
+        if period is None:
+            log.info("gift of %s subs not awarded: no open raffle in community %s", quantity, community_id)
+            return 0
+        # A replay in a later period must not count again: the key is checked across periods.
+        if TicketEntry.objects.filter(
+            period__community_id=community_id, source=Source.GIFT, source_key=key
+        ).exists():
+            return 0
+        amount = quantity * _rate(period, "tickets_per_gifted_sub")
+        if amount <= 0:
+            return 0
+        _ledger_append(period, [Award(uid, Source.GIFT, amount, key, f"{quantity} gifted sub(s)")])
+    log.info("gift: %s tickets to %s for %s subs", amount, uid, quantity)
+    return amount
+
+
+def _parse_amount(raw: object) -> int:
+    if isinstance(raw, bool):
+        raise InvalidInput("The amount must be a whole number of tickets, like 25.")
+    if isinstance(raw, int):
+        value = raw
+    else:
+        text = str(raw).strip()
+        if not re.fullmatch(r"[0-9]{1,9}", text):
+            raise InvalidInput("The amount must be a whole number of tickets, like 25.")
+        value = int(text)
+    if not 0 < value <= MAX_ADMIN_AMOUNT:
+        raise InvalidInput(f"The amount must be between 1 and {MAX_ADMIN_AMOUNT:,}.")
+    return value
+
+
+def _clean_reason(reason: str) -> str:
+    text = " ".join((reason or "").split())
+    if len(text) > REASON_MAX:
+        raise InvalidInput(f"Keep the reason under {REASON_MAX} characters.")
+    return text
+
+
+def tickets_admin_adjust(
+    *,
+    community_id: int,
+    kick_user_id: int,
+    amount: object,
+    remove: bool,
+    reason: str,
+    actor_label: str,
+    request_key: str | None = None,
+) -> int:
+    """Give (or remove) tickets by hand, audited. Removal never goes below zero.
+
+    ``request_key`` (e.g. the Discord message id) makes a retried command a no-op.
+    Returns the viewer's new balance.
+    """
+    value = _parse_amount(amount)
+    text = _clean_reason(reason)
+    key = f"{'remove' if remove else 'give'}:{request_key or uuid.uuid4().hex}"
+    with transaction.atomic():
+        period = _lock_open_period(community_id)
+        if period is None:
+            raise NoOpenPeriod("There is no open raffle right now.")
+        bal = TicketBalance.objects.filter(period=period, kick_user_id=kick_user_id).first()
+        have = bal.total if bal else 0
+        if TicketEntry.objects.filter(period=period, source=Source.ADMIN, source_key=key).exists():
+            return have
+        if remove and value > have:
+            raise InvalidInput(f"They have only {have} tickets; you can remove at most {have}.")
+        signed = -value if remove else value
+        _ledger_append(period, [Award(kick_user_id, Source.ADMIN, signed, key, text, actor_label)])
+        audit_record(
+            action="raffle.tickets_remove" if remove else "raffle.tickets_give",
+            community=period.community,
+            actor_label=actor_label,
+            target=period,
+            data={"kick_user_id": kick_user_id, "amount": signed, "reason": text},
+        )
+    return have + signed
+
+
+# --- Shuffle ---------------------------------------------------------------------------------------
+
+
+def _shuffle_name(raw: str) -> str:
+    name = (raw or "").strip()
+    if not SHUFFLE_NAME_RE.fullmatch(name):
+        raise InvalidInput("A Shuffle username is 2-32 letters, digits, '_', '.' or '-'.")
+    return name
+
+
+def shuffle_claim(*, community_id: int, kick_user_id: int, username: str) -> ShuffleAccount:
+    """Store the viewer's unverified claim on a Shuffle name (replaces their unverified claim)."""
+    name = _shuffle_name(username)
+    key = name.lower()
+    with transaction.atomic():
+        taken = (
+            ShuffleAccount.objects.select_for_update()
+            .filter(community_id=community_id, username_key=key)
+            .first()
+        )
+        if taken is not None and taken.kick_user_id != kick_user_id:
+            raise NotAllowed(
+                "That Shuffle name is already claimed by someone else. Ask a moderator if it's yours."
+            )
+        mine = (
+            ShuffleAccount.objects.select_for_update()
+            .filter(community_id=community_id, kick_user_id=kick_user_id)
+            .first()
+        )
+        if mine is not None and mine.username_key == key:
+            return mine
+        if mine is not None and mine.verified:
+            raise NotAllowed(f"Your verified Shuffle name is {mine.username}. Ask a moderator to change it.")
+        if mine is not None:
+            mine.delete()
+        return ShuffleAccount.objects.create(
+            community_id=community_id, kick_user_id=kick_user_id, username=name, username_key=key
+        )
+
+
+def shuffle_verify(
+    *, community_id: int, kick_user_id: int, username: str, actor_label: str
+) -> ShuffleAccount:
+    """A moderator verifies ``username`` for the viewer (audited).
+
+    Never converts wagers made before now (LESSONS 6): the name's baseline for the open period
+    is the last amount seen by the poller, or its first sight after this.
+    A name that belongs to another viewer is refused, never moved silently (LESSONS 12).
+    """
+    name = _shuffle_name(username)
+    key = name.lower()
+    now = timezone.now()
+    with transaction.atomic():
+        taken = (
+            ShuffleAccount.objects.select_for_update()
+            .filter(community_id=community_id, username_key=key)
+            .first()
+        )
+        if taken is not None and taken.kick_user_id != kick_user_id:
+            raise NotAllowed("That Shuffle name belongs to another viewer here. Remove their claim first.")
+        mine = (
+            ShuffleAccount.objects.select_for_update()
+            .filter(community_id=community_id, kick_user_id=kick_user_id)
+            .first()
+        )
+        if mine is not None and mine.username_key != key:
+            if mine.verified:
+                raise NotAllowed(f"That viewer's verified Shuffle name is {mine.username}. Remove it first.")
+            mine.delete()
+            mine = None
+        account = mine or ShuffleAccount(community_id=community_id, kick_user_id=kick_user_id)
+        account.username, account.username_key = name, key
+        if not account.verified:
+            account.verified, account.verified_at, account.verified_by = True, now, actor_label[:120]
+        account.save()
+        period = _lock_open_period(community_id)
+        seen = shuffle_last_seen(starts_at=period.starts_at, username_key=key) if period else None
+        if period is not None and seen is not None:
+            ShuffleWager.objects.get_or_create(
+                period=period,
+                username_key=key,
+                defaults={
+                    "kick_user_id": kick_user_id,
+                    "baseline_cents": seen,
+                    "last_cents": seen,
+                    "first_seen_at": now,
+                },
+            )
+        audit_record(
+            action="raffle.shuffle_verify",
+            community=Community.objects.get(pk=community_id),
+            actor_label=actor_label,
+            target=account,
+            data={"kick_user_id": kick_user_id, "username": name},
+        )
+    return account
+
+
+def shuffle_unlink(*, community_id: int, kick_user_id: int, actor_label: str) -> bool:
+    with transaction.atomic():
+        deleted, _ = ShuffleAccount.objects.filter(
+            community_id=community_id, kick_user_id=kick_user_id
+        ).delete()
+        if deleted:
+            audit_record(
+                action="raffle.shuffle_unlink",
+                community=Community.objects.get(pk=community_id),
+                actor_label=actor_label,
+                data={"kick_user_id": kick_user_id},
+            )
+    return bool(deleted)
+
+
+def _last_seen_key(starts_at: datetime) -> str:
+    from kickbot.redis_client import key
+
+    return key("shuffle", "seen", int(starts_at.timestamp()))
+
+
+def shuffle_last_seen(*, starts_at: datetime, username_key: str) -> int | None:
+    """The amount (cents, raw) the last good poll saw for this name in this window, if any."""
+    from kickbot.redis_client import get_redis
+
+    value = get_redis().hget(_last_seen_key(starts_at), username_key)
+    return int(value) if value is not None else None
+
+
+def shuffle_remember(*, starts_at: datetime, amounts: dict[str, int]) -> None:
+    from kickbot.redis_client import get_redis
+
+    if not amounts:
+        return
+    r = get_redis()
+    pipe = r.pipeline()
+    pipe.hset(_last_seen_key(starts_at), mapping={k: str(v) for k, v in amounts.items()})
+    pipe.expire(_last_seen_key(starts_at), 3600)
+    pipe.execute()
+
+
+def tickets_apply_wagers(*, period_id: int, amounts: dict[str, int]) -> int:
+    """Apply one good poll (cents per lower-cased name, for the window since the period start).
+
+    Only verified names of the period's community count. First sight in the period sets the
+    baseline and awards nothing; afterwards ``due = floor((amount - baseline) * rate / 100_000)
+    - awarded``, keyed ``"<name>:<new running total>"``, so no remainder is ever dropped and a
+    replayed poll awards nothing. Returns the tickets awarded.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        period = _lock_period(period_id)
+        if period.status != RafflePeriod.Status.OPEN:
+            return 0
+        rate = _rate(period, "tickets_per_1000_usd")
+        accounts = {
+            a.username_key: a
+            for a in ShuffleAccount.objects.filter(
+                community_id=period.community_id, verified=True, username_key__in=list(amounts)
+            )
+        }
+        rows = {
+            w.username_key: w
+            for w in ShuffleWager.objects.filter(period=period, username_key__in=list(accounts))
+        }
+        awards: list[Award] = []
+        new_rows: list[ShuffleWager] = []
+        changed: list[ShuffleWager] = []
+        for name, account in accounts.items():
+            amount = amounts[name]
+            row = rows.get(name)
+            if row is None:
+                new_rows.append(
+                    ShuffleWager(
+                        period=period,
+                        username_key=name,
+                        kick_user_id=account.kick_user_id,
+                        baseline_cents=amount,
+                        last_cents=amount,
+                        first_seen_at=now,
+                    )
+                )
+                continue
+            if amount <= row.last_cents:
+                continue  # nothing new (a lower figure is a glitch: never take tickets back for it)
+            row.last_cents = amount
+            due = (amount - row.baseline_cents) * rate // 100_000 - row.awarded
+            if due > 0:
+                row.awarded += due
+                awards.append(
+                    Award(
+                        account.kick_user_id,
+                        Source.WAGER,
+                        due,
+                        f"{name}:{row.awarded}",
+                        f"${(amount - row.baseline_cents) / 100:,.2f} wagered as {account.username}",
+                    )
+                )
+            changed.append(row)
+        ShuffleWager.objects.bulk_create(new_rows)
+        if changed:
+            ShuffleWager.objects.bulk_update(changed, ["last_cents", "awarded", "updated_at"])
+        total = _ledger_append(period, awards)
+    if total:
+        log.info("wagers: %s tickets to %s viewers in period %s", total, len(awards), period_id)
+    return total
+
+
+# --- period lifecycle ------------------------------------------------------------------------------
+
+
+def _rules(s: RaffleSettings) -> dict[str, Any]:
+    return {
+        "tickets_per_hour": s.tickets_per_hour,
+        "tickets_per_gifted_sub": s.tickets_per_gifted_sub,
+        "tickets_per_1000_usd": s.tickets_per_1000_usd,
+        "wager_mode": s.wager_mode,
+        "winners": s.winners_count,
+        "grace_seconds": s.grace_seconds,
+        "algorithm": f"DRAW-PROOF v{ALGORITHM_VERSION}",
+        "snapshot": "every viewer's ticket balance at freeze, sorted by Kick user id",
+    }
+
+
+def _commit_round(ends_at: datetime, grace_seconds: int) -> int:
+    return quicknet_round_at((ends_at + timedelta(seconds=grace_seconds)).timestamp())
+
+
+def period_open(
+    *,
+    community: Community,
+    starts_at: datetime,
+    ends_at: datetime,
+    actor_label: str,
+    month: date | None = None,
+) -> RafflePeriod:
+    """Open a period and publish its commitment (seed hash, rules, version, drand round)."""
+    if ends_at <= starts_at:
+        raise InvalidInput("The end must be after the start.")
+    now = timezone.now()
+    s = raffle_settings_get(community_id=community.pk)
+    seed = new_server_seed()
+    with transaction.atomic():
+        if RafflePeriod.objects.filter(community=community, status=RafflePeriod.Status.OPEN).exists():
+            raise NotAllowed("A raffle is already open. End it first.")
+        period = RafflePeriod.objects.create(
+            community=community,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            month=month,
+            algorithm_version=ALGORITHM_VERSION,
+            server_seed=seed,
+            server_seed_hash=make_seed_hash(seed),
+            drand_round=_commit_round(ends_at, s.grace_seconds),
+            rules=_rules(s),
+            fallback={
+                "kind": "later_round",
+                "rule": FALLBACK_RULE,
+                "min_wait_s": FALLBACK_MIN_WAIT_S,
+                "delay_s": FALLBACK_DELAY_S,
+            },
+            committed_at=now,
+        )
+        _capture_watch_baseline(period)
+        audit_record(
+            action="raffle.period_open",
+            community=community,
+            actor_label=actor_label,
+            target=period,
+            data={
+                "starts_at": starts_at.isoformat(),
+                "ends_at": ends_at.isoformat(),
+                "server_seed_hash": period.server_seed_hash,
+                "drand_round": period.drand_round,
+            },
+        )
+        announce.period_opened(period=period, settings=s)
+    log.info("raffle period %s opened for community %s", period.pk, community.pk)
+    return period
+
+
+def _capture_watch_baseline(period: RafflePeriod) -> None:
+    """A period that starts mid-month must not count the month's earlier minutes."""
+    tz = period.community.timezone
+    month = local_month_start(period.starts_at, tz)
+    month_start = datetime(month.year, month.month, 1, tzinfo=ZoneInfo(tz))
+    if period.starts_at <= month_start:
+        return
+    rows = WatchMonthly.objects.filter(
+        community_id=period.community_id, month=month, minutes__gt=0
+    ).values_list("kick_user_id", "minutes")
+    WatchBaseline.objects.bulk_create(
+        [WatchBaseline(period=period, kick_user_id=uid, minutes=m) for uid, m in rows], batch_size=1000
+    )
+
+
+def _freeze_locked(period: RafflePeriod, *, actor_label: str) -> RafflePeriod:
+    snap = build_snapshot(snapshot_rows(period_id=period.pk))
+    period.status = RafflePeriod.Status.FROZEN
+    period.snapshot_hash = snap.snapshot_hash
+    period.entrants_count = len(snap)
+    period.total_tickets = snap.total
+    period.frozen_at = timezone.now()
+    period.save(update_fields=["status", "snapshot_hash", "entrants_count", "total_tickets", "frozen_at"])
+    audit_record(
+        action="raffle.period_freeze",
+        community=period.community,
+        actor_label=actor_label,
+        target=period,
+        data={"snapshot_hash": snap.snapshot_hash, "entrants": len(snap), "tickets": snap.total},
+    )
+    announce.period_frozen(period=period, settings=raffle_settings_get(community_id=period.community_id))
+    return period
+
+
+def period_freeze(*, community_id: int, actor_label: str) -> RafflePeriod:
+    """Close the open period: no more ledger writes, snapshot hash published."""
+    with transaction.atomic():
+        period = _lock_open_period(community_id)
+        if period is None:
+            raise NoOpenPeriod("There is no open raffle to end.")
+        return _freeze_locked(period, actor_label=actor_label)
+
+
+def period_set_dates(
+    *, community_id: int, starts_at: datetime, ends_at: datetime, actor_label: str
+) -> RafflePeriod:
+    """Change the open period's dates. The drand round is re-committed (it must still be in the future)."""
+    if ends_at <= starts_at:
+        raise InvalidInput("The end must be after the start.")
+    now = timezone.now()
+    with transaction.atomic():
+        period = _lock_open_period(community_id)
+        if period is None:
+            raise NoOpenPeriod("There is no open raffle to change.")
+        if ends_at <= now:
+            raise InvalidInput("The end must be in the future (use raffleend to end the raffle now).")
+        grace = int(period.rules.get("grace_seconds", 300))
+        new_round = _commit_round(ends_at, grace)
+        period.amendments = [
+            *period.amendments,
+            {
+                "at": now.isoformat(),
+                "by": actor_label,
+                "starts_at": [period.starts_at.isoformat(), starts_at.isoformat()],
+                "ends_at": [period.ends_at.isoformat(), ends_at.isoformat()],
+                "drand_round": [period.drand_round, new_round],
+            },
+        ]
+        period.starts_at, period.ends_at, period.drand_round = starts_at, ends_at, new_round
+        period.save(update_fields=["starts_at", "ends_at", "drand_round", "amendments"])
+        audit_record(
+            action="raffle.period_dates",
+            community=period.community,
+            actor_label=actor_label,
+            target=period,
+            data=period.amendments[-1],
+        )
+    return period
+
+
+def period_restart(*, community_id: int, actor_label: str) -> RafflePeriod:
+    """End the open period (frozen, drawable later) and open a fresh one from now to the same end."""
+    with transaction.atomic():
+        period = _lock_open_period(community_id)
+        if period is None:
+            raise NoOpenPeriod("There is no open raffle to restart.")
+        ends_at = period.ends_at
+        _freeze_locked(period, actor_label=actor_label)
+        now = timezone.now()
+        if ends_at <= now:
+            ends_at = _next_month_start(now, period.community.timezone)
+        return period_open(
+            community=period.community, starts_at=now, ends_at=ends_at, actor_label=actor_label
+        )
+
+
+@dataclass(frozen=True)
+class DrawResult:
+    period_id: int
+    already: bool
+    winners: list[RaffleWinner]
+
+
+def _wait(period_id: int, reason: str) -> DrawWaiting:
+    now = timezone.now()
+    RafflePeriod.objects.filter(pk=period_id, status=RafflePeriod.Status.FROZEN).update(
+        draw_wait_reason=reason[:500]
+    )
+    RafflePeriod.objects.filter(pk=period_id, draw_wait_since__isnull=True).update(draw_wait_since=now)
+    log.info("raffle %s draw waits: %s", period_id, reason)
+    return DrawWaiting(reason)
+
+
+def period_draw(*, period_id: int, actor_label: str) -> DrawResult:
+    """Draw the winners of a frozen period with the verified drand beacon (DRAW-PROOF v1).
+
+    Idempotent: a drawn period returns its winners. Raises ``DrawWaiting`` (and records why on
+    the period) while the beacon cannot be had. The beacon is fetched outside any transaction.
+    """
+    period = RafflePeriod.objects.defer("server_seed").get(pk=period_id)
+    if period.status == RafflePeriod.Status.OPEN:
+        raise NotAllowed("The raffle is still open. End it first (raffleend).")
+    if period.status == RafflePeriod.Status.DRAWN:
+        return DrawResult(period_id, True, list(period.winners.order_by("k")))
+    round_no = period.fallback_round or period.drand_round
+    due_at = drand_round_time(round_no)
+    now = timezone.now()
+    if now.timestamp() < due_at:
+        when = datetime.fromtimestamp(due_at, tz=ZoneInfo("UTC"))
+        raise _wait(
+            period_id, f"waiting for drand quicknet round {round_no}, emitted at {when:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    try:
+        with drand_client_factory() as client:
+            beacon = client.fetch_round(round_no)
+    except BeaconNotYet as exc:
+        raise _wait(
+            period_id, f"drand round {round_no} is not available yet: {exc.reason or 'not emitted'}"
+        ) from None
+    except BeaconUnavailable as exc:
+        raise _wait(
+            period_id, f"the drand beacon could not be fetched and verified ({exc.reason[:300]})"
+        ) from None
+
+    with transaction.atomic():
+        period = _lock_period(period_id)
+        if period.status == RafflePeriod.Status.DRAWN:
+            return DrawResult(period_id, True, list(period.winners.order_by("k")))
+        snap = build_snapshot(snapshot_rows(period_id=period.pk))
+        if snap.snapshot_hash != period.snapshot_hash:
+            # The guards make this impossible; if it happens, drawing would break the commitment.
+            raise RuntimeError(f"raffle {period.pk}: balances no longer match the published snapshot")
+        count = min(int(period.rules.get("winners", 1)), len(snap))
+        picked = draw_winners(period.server_seed, snap, beacon.randomness_hex, count)
+        names = usernames_for([w.kick_user_id for w in picked])
+        winners = RaffleWinner.objects.bulk_create(
+            [
+                RaffleWinner(
+                    period=period,
+                    k=w.k,
+                    kick_user_id=w.kick_user_id,
+                    username=names.get(w.kick_user_id, ""),
+                    ticket=w.ticket,
+                    total=w.total,
+                    tickets=w.tickets,
+                )
+                for w in picked
+            ]
+        )
+        period.status = RafflePeriod.Status.DRAWN
+        period.beacon_round = beacon.round
+        period.beacon_signature = beacon.signature_hex
+        period.beacon_randomness = beacon.randomness_hex
+        period.beacon_source = beacon.relay_url[:200]
+        period.draw_wait_reason = ""
+        period.drawn_at = timezone.now()
+        period.save(
+            update_fields=[
+                "status",
+                "beacon_round",
+                "beacon_signature",
+                "beacon_randomness",
+                "beacon_source",
+                "draw_wait_reason",
+                "drawn_at",
+            ]
+        )
+        audit_record(
+            action="raffle.draw",
+            community=period.community,
+            actor_label=actor_label,
+            target=period,
+            data={"round": beacon.round, "winners": [w.kick_user_id for w in picked]},
+        )
+        announce.winners_drawn(
+            period=period, winners=winners, settings=raffle_settings_get(community_id=period.community_id)
+        )
+    log.info("raffle %s drawn with round %s: %s winners", period_id, beacon.round, len(winners))
+    return DrawResult(period_id, False, winners)
+
+
+def period_reroll(*, period_id: int, reason: str, actor_label: str) -> RaffleWinner:
+    """Void the latest valid winner and draw the next k (never the same k again)."""
+    text = _clean_reason(reason)
+    if not text:
+        raise InvalidInput("Say why you reroll (it is shown on the proof page).")
+    with transaction.atomic():
+        period = _lock_period(period_id)
+        if period.status != RafflePeriod.Status.DRAWN:
+            raise NotAllowed("Only a drawn raffle can be rerolled.")
+        existing = list(period.winners.order_by("k"))
+        snap = build_snapshot(snapshot_rows(period_id=period.pk))
+        if len(existing) >= len(snap):
+            raise NotAllowed("Everybody with tickets has already been drawn.")
+        valid = [w for w in existing if not w.void_reason]
+        if valid:
+            last = valid[-1]
+            last.void_reason = text
+            last.save(update_fields=["void_reason"])
+        w = draw_winners(period.server_seed, snap, period.beacon_randomness, len(existing) + 1)[-1]
+        winner = RaffleWinner.objects.create(
+            period=period,
+            k=w.k,
+            kick_user_id=w.kick_user_id,
+            username=usernames_for([w.kick_user_id]).get(w.kick_user_id, ""),
+            ticket=w.ticket,
+            total=w.total,
+            tickets=w.tickets,
+        )
+        audit_record(
+            action="raffle.reroll",
+            community=period.community,
+            actor_label=actor_label,
+            target=period,
+            data={"k": w.k, "kick_user_id": w.kick_user_id, "reason": text},
+        )
+        announce.winners_drawn(
+            period=period, winners=[winner], settings=raffle_settings_get(community_id=period.community_id)
+        )
+    return winner
+
+
+def period_choose_fallback(*, period_id: int, actor_label: str) -> RafflePeriod:
+    """An admin switches a waiting draw to the declared fallback round (recorded in the proof)."""
+    now = timezone.now()
+    with transaction.atomic():
+        period = _lock_period(period_id)
+        if period.status != RafflePeriod.Status.FROZEN:
+            raise NotAllowed("Only a frozen raffle that waits for its beacon can use the fallback.")
+        if period.fallback_round is not None:
+            raise NotAllowed(f"The fallback round {period.fallback_round} is already chosen.")
+        if not period.draw_wait_reason:
+            raise NotAllowed("The draw has not failed to get its beacon; try raffledraw first.")
+        earliest = drand_round_time(period.drand_round) + FALLBACK_MIN_WAIT_S
+        if now.timestamp() < earliest:
+            raise NotAllowed("The fallback can only be chosen 10 minutes after the committed round.")
+        period.fallback_round = quicknet_round_at(now.timestamp() + FALLBACK_DELAY_S)
+        period.fallback_chosen_at = now
+        period.fallback_chosen_by = actor_label[:120]
+        period.save(update_fields=["fallback_round", "fallback_chosen_at", "fallback_chosen_by"])
+        audit_record(
+            action="raffle.fallback",
+            community=period.community,
+            actor_label=actor_label,
+            target=period,
+            data={
+                "committed_round": period.drand_round,
+                "fallback_round": period.fallback_round,
+                "reason": period.draw_wait_reason,
+            },
+        )
+    return period
+
+
+# --- rollover ------------------------------------------------------------------------------------
+
+
+def _next_month_start(now: datetime, tz: str) -> datetime:
+    m = local_month_start(now, tz)
+    nxt = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return datetime(nxt.year, nxt.month, 1, tzinfo=ZoneInfo(tz))
+
+
+@dataclass(frozen=True)
+class RolloverResult:
+    ran: bool
+    frozen_period_id: int | None
+    opened_period_id: int | None
+
+
+def raffle_rollover(*, community_id: int) -> RolloverResult:
+    """The monthly rollover, at most once per community and month (``RolloverRun`` is unique).
+
+    Freezes the open period once it has ended and opens the period of the current month with its
+    commitment. Communities that never had a raffle are left alone. The draw itself is
+    ``raffle_draw_due``'s job (the beacon is only emitted ``grace`` seconds after the end).
+    """
+    community = Community.objects.get(pk=community_id)
+    if not RafflePeriod.objects.filter(community=community).exists():
+        return RolloverResult(False, None, None)
+    now = timezone.now()
+    tz = community.timezone
+    month = local_month_start(now, tz)
+    with transaction.atomic():
+        _marker, created = RolloverRun.objects.get_or_create(community=community, month=month)
+        if not created:
+            return RolloverResult(False, None, None)
+        current = _lock_open_period(community_id)
+        frozen_id = None
+        if current is not None:
+            if current.ends_at > now:
+                return RolloverResult(True, None, None)  # a custom period still running: leave it
+            _freeze_locked(current, actor_label="system:rollover")
+            frozen_id = current.pk
+        starts_at = datetime(month.year, month.month, 1, tzinfo=ZoneInfo(tz))
+        opened = period_open(
+            community=community,
+            starts_at=starts_at,
+            ends_at=_next_month_start(now, tz),
+            actor_label="system:rollover",
+            month=month,
+        )
+    log.info("rollover %s for community %s: froze %s, opened %s", month, community_id, frozen_id, opened.pk)
+    return RolloverResult(True, frozen_id, opened.pk)
+
+
+def raffle_draw_due() -> list[int]:
+    """Draw every frozen period with auto-draw on whose beacon round is due. Returns drawn ids."""
+    now = timezone.now().timestamp()
+    drawn = []
+    candidates = RafflePeriod.objects.filter(status=RafflePeriod.Status.FROZEN).filter(
+        Q(community__raffle_settings__auto_draw=True) | Q(community__raffle_settings__isnull=True)
+    )
+    for pid, round_no, fallback in candidates.values_list("id", "drand_round", "fallback_round"):
+        if now < drand_round_time(fallback or round_no):
+            continue
+        try:
+            result = period_draw(period_id=pid, actor_label="system:auto-draw")
+        except DrawWaiting:
+            continue
+        if not result.already:
+            drawn.append(pid)
+    return drawn
+
+
+def raffle_settings_update(*, community_id: int, actor_label: str, **fields: Any) -> RaffleSettings:
+    """Change settings (validated by the model's constraints); applies to periods opened afterwards."""
+    allowed = {
+        "tickets_per_hour",
+        "tickets_per_gifted_sub",
+        "tickets_per_1000_usd",
+        "wager_mode",
+        "auto_draw",
+        "announce_channel_id",
+        "winners_count",
+        "grace_seconds",
+    }
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    with transaction.atomic():
+        s = raffle_settings_get(community_id=community_id)
+        for k, v in fields.items():
+            setattr(s, k, v)
+        s.full_clean(exclude=["community"])
+        s.save()
+        audit_record(
+            action="raffle.settings",
+            community=s.community,
+            actor_label=actor_label,
+            target=s,
+            data={k: str(v) for k, v in fields.items()},
+        )
+    return s
+
+
+# --- command entry points (text arguments, validated here) ----------------------------------------
+
+
+def period_start_from_text(
+    *, community_id: int, start: str | None, end: str | None, actor_label: str
+) -> RafflePeriod:
+    """``rafflestart [start] [end]``: dates are YYYY-MM-DD in the community's zone, end inclusive."""
+    from raffle.replies import parse_range
+
+    community = Community.objects.get(pk=community_id)
+    now = timezone.now()
+    starts_at, ends_at = parse_range(
+        start, end, tz=community.timezone, now=now, default_end=_next_month_start(now, community.timezone)
+    )
+    return period_open(community=community, starts_at=starts_at, ends_at=ends_at, actor_label=actor_label)
+
+
+def period_set_dates_from_text(*, community_id: int, start: str, end: str, actor_label: str) -> RafflePeriod:
+    """``rafflesetdate <start> <end>`` on the open period."""
+    from raffle.replies import parse_range
+
+    tz = Community.objects.values_list("timezone", flat=True).get(pk=community_id)
+    starts_at, ends_at = parse_range(start, end, tz=tz, now=timezone.now(), default_end=timezone.now())
+    return period_set_dates(community_id=community_id, starts_at=starts_at, ends_at=ends_at, actor_label=actor_label)
+
+
+def period_draw_current(*, community_id: int, action: str, actor_label: str) -> DrawResult:
+    """``raffledraw [reroll <reason> | fallback]`` on the latest period that is not open."""
+    period = (
+        RafflePeriod.objects.filter(community_id=community_id)
+        .exclude(status=RafflePeriod.Status.OPEN)
+        .defer("server_seed")
+        .order_by("-frozen_at", "-id")
+        .first()
+    )
+    if period is None:
+        if RafflePeriod.objects.filter(community_id=community_id, status=RafflePeriod.Status.OPEN).exists():
+            raise NotAllowed("The raffle is still open. End it first (raffleend).")
+        raise NoOpenPeriod("There is no raffle to draw.")
+    word, _, rest = (action or "").strip().partition(" ")
+    word = word.lower()
+    if word == "":
+        return period_draw(period_id=period.pk, actor_label=actor_label)
+    if word == "reroll":
+        winner = period_reroll(period_id=period.pk, reason=rest, actor_label=actor_label)
+        return DrawResult(period.pk, False, [winner])
+    if word == "fallback":
+        period_choose_fallback(period_id=period.pk, actor_label=actor_label)
+        return period_draw(period_id=period.pk, actor_label=actor_label)
+    raise InvalidInput("Use raffledraw, raffledraw reroll <reason> or raffledraw fallback.")
