@@ -242,6 +242,10 @@ HEARTBEAT_INTERVAL_SECONDS = 15
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "heartbeat": {"task": "kickbot.tasks.worker_heartbeat", "schedule": HEARTBEAT_INTERVAL_SECONDS},
     "kick-tokens-refresh": {"task": "kickbot.tasks.kick_tokens_refresh", "schedule": 600},
+    "raffle-rollover": {"task": "raffle.tasks.raffle_rollover", "schedule": 300},
+    "raffle-draw-due": {"task": "raffle.tasks.raffle_draw_due", "schedule": 60},
+    "raffle-watchtime-convert": {"task": "raffle.tasks.raffle_watchtime_convert", "schedule": 300},
+    "raffle-shuffle-poll": {"task": "raffle.tasks.raffle_shuffle_poll", "schedule": 60},
     "timers-send-due": {"task": "timers.tasks.timers_send_due", "schedule": 30},
     "watchtime-tick": {"task": "watchtime.tasks.watchtime_tick", "schedule": WATCH_INTERVAL_SECONDS},
     "watchtime-roles-sync": {

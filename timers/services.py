@@ -87,6 +87,8 @@ def timed_message_delete(
     *, community_id: int, timer_id: int, actor_label: str, actor: User | AnonymousUser | None = None
 ) -> TimerView:
     """Remove one of the community's timed messages (another community's id is "not found")."""
+    if not 1 <= timer_id < 2**63:  # a typed id beyond the column's range is simply not found
+        raise InvalidInput(f"There is no timed message #{timer_id} here.")
     row = TimedMessage.objects.select_for_update().filter(pk=timer_id, community_id=community_id).first()
     if row is None:
         raise InvalidInput(f"There is no timed message #{timer_id} here.")

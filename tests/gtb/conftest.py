@@ -15,3 +15,18 @@ def clock() -> Iterator[Any]:
     """A frozen clock; ``clock.shift(seconds)`` moves it."""
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def guild(community: Any) -> Any:
+    from tests.fakes.discord import MockGuild
+
+    return MockGuild(id=community.discord_guild_id, name="Streamer's server")
+
+
+def admin_member(guild: Any) -> Any:
+    import discord
+
+    from tests.fakes.discord import MockMember
+
+    return MockMember(guild=guild, guild_permissions=discord.Permissions(manage_guild=True))

@@ -1,0 +1,225 @@
+"""Admin commands: ``health``, ``dashboard`` and ``timers list|add|remove``.
+
+Thin: check permission → read/write through ``run_sync`` (Redis through the async client) →
+private reply. ``tracking`` belongs to the watchtime cog.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from discord.ext import commands
+from discord.utils import escape_markdown, escape_mentions
+from django.conf import settings
+
+from botworker.bridge import run_sync
+from botworker.discord.common import community_admin, community_of, reply
+from kickbot.health import health_report
+from kickbot.kick import TokenState, kick_token_state
+from kickbot.redis_client import get_async_redis, key
+from timers.selectors import TimerView, timed_messages_list
+from timers.services import timed_message_create, timed_message_delete
+
+log = logging.getLogger(__name__)
+
+DISCORD_LIMIT = 2000
+TIMERS_USAGE = "Use `timers list`, `timers add <minutes> <text>` or `timers remove <id>`."
+
+
+@dataclass(frozen=True)
+class IngestState:
+    """The Kick pipeline's ingestion stats for a community (Redis hash ``ingest:<community>``)."""
+
+    connected: str | None
+    lag_p50_ms: str | None
+    lag_p95_ms: str | None
+    last_event_at: str | None
+
+
+async def ingest_state(community_id: int) -> IngestState | None:
+    """None when the pipeline has written nothing yet (or Redis can't be read)."""
+    client = get_async_redis()
+    try:
+        raw = await client.hgetall(key("ingest", community_id))
+    except Exception as exc:
+        log.warning("ingest stats unreadable: %s", type(exc).__name__)
+        return None
+    finally:
+        await client.aclose()
+    if not raw:
+        return None
+    values = {
+        (k.decode() if isinstance(k, bytes) else str(k)): (v.decode() if isinstance(v, bytes) else str(v))
+        for k, v in raw.items()
+    }
+    return IngestState(
+        connected=values.get("connected"),
+        lag_p50_ms=values.get("lag_p50_ms"),
+        lag_p95_ms=values.get("lag_p95_ms"),
+        last_event_at=values.get("last_event_at"),
+    )
+
+
+def _mark(ok: bool) -> str:
+    return "✅" if ok else "❌"
+
+
+def _age(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{seconds:.0f} s ago"
+
+
+def _token_line(token: TokenState) -> str:
+    if not token.connected:
+        return "❌ Kick token: not connected (connect Kick on the dashboard)"
+    seconds = token.expires_in_s or 0
+    ok = seconds > 0 and not token.last_error
+    if seconds <= 0:
+        expiry = "expired"
+    elif seconds < 3600:
+        expiry = f"expires in {seconds // 60} min"
+    else:
+        expiry = f"expires in {seconds // 3600} h"
+    error = " (last refresh failed)" if token.last_error else ""
+    return f"{_mark(ok)} Kick token: {expiry}{error}"
+
+
+def _ingest_line(state: IngestState | None) -> str:
+    if state is None:
+        return "⚪ Kick chat ingestion: no data yet"
+    connected = (state.connected or "").lower() in {"1", "true", "yes"}
+    parts = ["connected" if connected else "disconnected"]
+    if state.lag_p50_ms is not None or state.lag_p95_ms is not None:
+        parts.append(f"lag p50 {state.lag_p50_ms or '?'} ms, p95 {state.lag_p95_ms or '?'} ms")
+    if state.last_event_at:
+        parts.append(f"last event {_event_age(state.last_event_at)}")
+    return f"{_mark(connected)} Kick chat ingestion: " + ", ".join(parts)
+
+
+def _event_age(raw: str) -> str:
+    """``last_event_at`` as unix seconds or ISO 8601 → "12 s ago"; anything else is shown as is."""
+    try:
+        at = datetime.fromtimestamp(float(raw), tz=UTC)
+    except ValueError:
+        try:
+            at = datetime.fromisoformat(raw)
+        except ValueError:
+            return escape_markdown(raw[:40])
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return _age(max(0.0, (datetime.now(UTC) - at).total_seconds()))
+
+
+def health_text(
+    report: dict[str, Any], token: TokenState, ingest: IngestState | None, latency_s: float
+) -> str:
+    database, redis_state = report["database"], report["redis"]
+    lines = [
+        f"**Health** {_mark(report['ok'])}",
+        f"{_mark(database['ok'])} Database: "
+        + (f"{database['ms']} ms ({database.get('vendor', '?')})" if database["ok"] else database["error"]),
+        f"{_mark(redis_state['ok'])} Redis: "
+        + (f"{redis_state['ms']} ms" if redis_state["ok"] else redis_state["error"]),
+    ]
+    processes = report.get("processes", {})
+    for name, label in (("worker", "Celery worker"), ("bot", "Bot")):
+        state = processes.get(name)
+        if state is None:
+            lines.append(f"❌ {label} heartbeat: unknown")
+        else:
+            lines.append(f"{_mark(state['ok'])} {label} heartbeat: {_age(state['heartbeat_age_s'])}")
+    lines.append(_token_line(token))
+    lines.append(_ingest_line(ingest))
+    if math.isfinite(latency_s):
+        lines.append(f"{_mark(latency_s < 1)} Discord latency: {latency_s * 1000:.0f} ms")
+    else:
+        lines.append("❌ Discord latency: not connected yet")
+    return "\n".join(lines)
+
+
+def timers_text(timers: list[TimerView]) -> str:
+    if not timers:
+        return "No timed messages yet. " + TIMERS_USAGE
+    lines = []
+    for t in timers:
+        flags = [f"every {t.interval_minutes} min"]
+        if t.min_chat_lines:
+            flags.append(f"after {t.min_chat_lines} chat lines")
+        flags.append("live only" if t.live_only else "also offline")
+        if not t.enabled:
+            flags.append("off")
+        text = escape_mentions(escape_markdown(t.text[:80] + ("…" if len(t.text) > 80 else "")))
+        lines.append(f"`#{t.id}` {', '.join(flags)}: {text}")
+    body = "\n".join(lines)
+    if len(body) > DISCORD_LIMIT - 50:
+        body = body[: DISCORD_LIMIT - 60].rsplit("\n", 1)[0] + "\n… (more on the dashboard)"
+    return body
+
+
+class AdminCog(commands.Cog, name="Admin"):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @commands.hybrid_command(
+        name="health", description="Bot health: database, Redis, heartbeats, Kick (admins)"
+    )
+    @commands.guild_only()
+    @community_admin()
+    async def health(self, ctx: commands.Context[Any]) -> None:
+        community = await community_of(ctx.guild)
+        report = await run_sync(health_report)()
+        token = await run_sync(kick_token_state)(community_id=community.community_id)
+        ingest = await ingest_state(community.community_id)
+        await reply(ctx, health_text(report, token, ingest, self.bot.latency))
+
+    @commands.hybrid_command(name="dashboard", description="The dashboard's address (admins)")
+    @commands.guild_only()
+    @community_admin()
+    async def dashboard(self, ctx: commands.Context[Any]) -> None:
+        await reply(ctx, f"{settings.PUBLIC_BASE_URL}/dashboard/")
+
+    @commands.hybrid_group(
+        name="timers", description="Timed Kick chat messages (admins)", invoke_without_command=True
+    )
+    @commands.guild_only()
+    @community_admin()
+    async def timers(self, ctx: commands.Context[Any]) -> None:
+        await reply(ctx, TIMERS_USAGE)
+
+    @timers.command(name="list", description="List the timed messages")
+    @commands.guild_only()
+    @community_admin()
+    async def timers_list(self, ctx: commands.Context[Any]) -> None:
+        community = await community_of(ctx.guild)
+        timers = await run_sync(timed_messages_list)(community_id=community.community_id)
+        await reply(ctx, timers_text(timers))
+
+    @timers.command(name="add", description="Add a timed message (live only, no minimum chat lines)")
+    @commands.guild_only()
+    @community_admin()
+    async def timers_add(self, ctx: commands.Context[Any], minutes: int, *, text: str) -> None:
+        community = await community_of(ctx.guild)
+        view = await run_sync(timed_message_create)(
+            community_id=community.community_id,
+            text=text,
+            interval_minutes=minutes,
+            actor_label=f"discord:{ctx.author.id}",
+        )
+        await reply(ctx, f"Added timed message `#{view.id}`, every {view.interval_minutes} min while live.")
+
+    @timers.command(name="remove", description="Remove a timed message by its number")
+    @commands.guild_only()
+    @community_admin()
+    async def timers_remove(self, ctx: commands.Context[Any], timer_id: int) -> None:
+        community = await community_of(ctx.guild)
+        view = await run_sync(timed_message_delete)(
+            community_id=community.community_id, timer_id=timer_id, actor_label=f"discord:{ctx.author.id}"
+        )
+        await reply(ctx, f"Removed timed message `#{view.id}`.")
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(AdminCog(bot))
