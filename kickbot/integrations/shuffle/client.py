@@ -1,0 +1,129 @@
+"""``GET {SHUFFLE_API_BASE_URL}/stats/<affiliate id>?startTime=<unix s>&endTime=<unix s>``.
+
+A good answer is a JSON list of rows ``{"username": ..., "campaignCode": ..., "wagerAmount": <USD>,
+"weightedWagerAmount": <USD, optional>}``. Anything else is an error, including an HTTP 200
+whose body is an object such as ``{"statusCode": 400, "message": "TOO_MANY_REQUEST"}``: callers
+must treat an error as "no data", never as "everybody wagered nothing".
+
+The affiliate id is part of the URL path and is a secret: no log line or exception message here
+contains the URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from kickbot.integrations.shuffle.errors import ShuffleBadResponse, ShuffleRateLimited, ShuffleUnavailable
+
+log = logging.getLogger(__name__)
+
+MAX_USD = Decimal("1000000000000")  # a trillion dollars: anything above is junk, not a wager
+USERNAME_MAX = 32
+
+
+@dataclass(frozen=True, slots=True)
+class WagerRow:
+    """One referred user's wager in the asked window, in integer US cents (summed over campaigns)."""
+
+    username: str
+    wager_cents: int
+    weighted_cents: int | None
+
+
+def usd_to_cents(value: object) -> int | None:
+    """``999.99`` → 99999; None for junk (bool, nan, inf, negative, huge, non-numeric)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        # str() first: Decimal(0.1) would carry the float's binary error into the cents.
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_USD:
+        return None
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+class ShuffleClient:
+    """Reads wager stats. ``client`` may be injected (tests: ``httpx.MockTransport``)."""
+
+    def __init__(self, base_url: str, *, client: httpx.Client | None = None, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> ShuffleClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def wager_stats(self, *, affiliate_id: str, start: int, end: int) -> list[WagerRow]:
+        """Wagers of every referred user between ``start`` and ``end`` (unix seconds)."""
+        if not affiliate_id or "/" in affiliate_id:
+            raise ValueError("a Shuffle affiliate id is required")
+        if type(start) is not int or type(end) is not int or not 0 <= start < end:
+            raise ValueError("start and end must be unix seconds with start < end")
+        try:
+            response = self._client.get(
+                f"{self.base_url}/stats/{affiliate_id}",
+                params={"startTime": start, "endTime": end},
+                timeout=self.timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise ShuffleUnavailable(f"Shuffle stats timed out ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            raise ShuffleUnavailable(f"Shuffle stats request failed ({type(exc).__name__})") from None
+        if response.status_code == 429:
+            raise ShuffleRateLimited("Shuffle stats: HTTP 429")
+        if response.status_code != 200:
+            raise ShuffleUnavailable(f"Shuffle stats: HTTP {response.status_code}")
+        try:
+            body: Any = response.json()
+        except ValueError:
+            raise ShuffleBadResponse("Shuffle stats: the body is not JSON") from None
+        if not isinstance(body, list):
+            message = body.get("message") if isinstance(body, dict) else None
+            if isinstance(message, str) and "TOO_MANY" in message.upper():
+                raise ShuffleRateLimited("Shuffle stats: TOO_MANY_REQUEST")
+            raise ShuffleBadResponse(f"Shuffle stats: expected a list, got {type(body).__name__}")
+        return _rows(body)
+
+
+def _rows(body: list[Any]) -> list[WagerRow]:
+    raw: dict[str, list[int | None]] = {}
+    names: dict[str, str] = {}
+    skipped = 0
+    for item in body:
+        if not isinstance(item, dict):
+            skipped += 1
+            continue
+        name = item.get("username")
+        cents = usd_to_cents(item.get("wagerAmount"))
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > USERNAME_MAX or cents is None:
+            skipped += 1
+            continue
+        weighted = usd_to_cents(item["weightedWagerAmount"]) if "weightedWagerAmount" in item else None
+        key = name.strip().lower()
+        names.setdefault(key, name.strip())
+        # One user can appear once per campaign code: their wager is the sum.
+        acc = raw.setdefault(key, [0, 0 if weighted is not None else None])
+        acc[0] = (acc[0] or 0) + cents
+        if weighted is not None:
+            acc[1] = (acc[1] or 0) + weighted
+    if skipped:
+        log.warning("Shuffle stats: skipped %s malformed rows", skipped)
+    return [WagerRow(names[k], int(v[0] or 0), v[1]) for k, v in raw.items()]
