@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("dashboard/", include("dashboard.urls")),
     path("link/", include("accounts.urls")),
+    path("raffle/", include("raffle.urls")),
     path("leaderboard/", include("watchtime.urls")),
     path("", views.home, name="home"),
 ]
