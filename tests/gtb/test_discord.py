@@ -107,6 +107,8 @@ async def test_setup_hook_loads_the_cogs_and_registers_the_panel_view() -> None:
     assert {c.custom_id for c in panel.children} == {START_ID, CLOSE_ID, FINAL_ID, CANCEL_ID}  # type: ignore[attr-defined]
     for name in ("gtbpanel", "gtbstats", "health", "dashboard", "timers"):
         assert bot.get_command(name) is not None, name
+    for extension in list(bot.extensions):  # stop other cogs' background loops
+        await bot.unload_extension(extension)
 
 
 @pytest.mark.parametrize("custom_id", [START_ID, CLOSE_ID, FINAL_ID, CANCEL_ID])
