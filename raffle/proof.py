@@ -49,7 +49,11 @@ def proof_document(period: RafflePeriod, *, snapshot: Snapshot | None = None) ->
     if period.status != RafflePeriod.Status.DRAWN:
         return doc
     doc["drand"].update(
-        {"round": period.beacon_round, "signature": period.beacon_signature, "randomness": period.beacon_randomness}
+        {
+            "round": period.beacon_round,
+            "signature": period.beacon_signature,
+            "randomness": period.beacon_randomness,
+        }
     )
     doc["server_seed"] = period.server_seed
     doc["drawn_at"] = _iso(period.drawn_at)

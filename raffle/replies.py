@@ -10,7 +10,9 @@ from kickbot.errors import InvalidInput
 from raffle.errors import BadDate
 from raffle.selectors import BoardRow, PeriodInfo, RaffleStats, TicketsInfo
 
-DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+DATE_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+)  # ASCII digits only (\\d also matches full-width digits)
 MAX_SPAN_DAYS = 366
 BOARD_DEFAULT, BOARD_MAX = 10, 25
 SOURCE_LABELS = {"watchtime": "watchtime", "gift": "gifted subs", "wager": "Shuffle", "admin": "admin"}
@@ -76,7 +78,9 @@ def tickets_text(info: TicketsInfo, who: str) -> str:
         text += " (" + ", ".join(parts) + ")"
     if info.receipts:
         r = info.receipts[0]
-        text += f". Last: {r.amount:+d} {SOURCE_LABELS.get(r.source, r.source)}" + (f" ({r.reason})" if r.reason else "")
+        text += f". Last: {r.amount:+d} {SOURCE_LABELS.get(r.source, r.source)}" + (
+            f" ({r.reason})" if r.reason else ""
+        )
     if info.all_tickets and info.total:
         text += f". Odds {info.total / info.all_tickets:.2%} of {info.all_tickets} tickets"
     if info.first_ticket is not None:

@@ -1005,7 +1005,9 @@ def period_set_dates_from_text(*, community_id: int, start: str, end: str, actor
 
     tz = Community.objects.values_list("timezone", flat=True).get(pk=community_id)
     starts_at, ends_at = parse_range(start, end, tz=tz, now=timezone.now(), default_end=timezone.now())
-    return period_set_dates(community_id=community_id, starts_at=starts_at, ends_at=ends_at, actor_label=actor_label)
+    return period_set_dates(
+        community_id=community_id, starts_at=starts_at, ends_at=ends_at, actor_label=actor_label
+    )
 
 
 def period_draw_current(*, community_id: int, action: str, actor_label: str) -> DrawResult:

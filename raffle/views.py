@@ -50,10 +50,17 @@ def period_page(request: HttpRequest, period_id: int) -> HttpResponse:
     start = 0
     for uid, tickets in entrants[: len(shown)]:
         rows.append(
-            {"name": mask(names.get(uid, str(uid))), "tickets": tickets, "first": start, "last": start + tickets - 1}
+            {
+                "name": mask(names.get(uid, str(uid))),
+                "tickets": tickets,
+                "first": start,
+                "last": start + tickets - 1,
+            }
         )
         start += tickets
-    winners = [{**w, "username": mask(w["username"] or str(w["kick_user_id"]))} for w in doc.get("winners", [])]
+    winners = [
+        {**w, "username": mask(w["username"] or str(w["kick_user_id"]))} for w in doc.get("winners", [])
+    ]
     return render(
         request,
         "raffle/period.html",
@@ -69,4 +76,6 @@ def period_page(request: HttpRequest, period_id: int) -> HttpResponse:
 
 @require_GET
 def verifier_download(request: HttpRequest) -> FileResponse:
-    return FileResponse(VERIFIER.open("rb"), as_attachment=True, filename="verify_draw.py", content_type="text/x-python")
+    return FileResponse(
+        VERIFIER.open("rb"), as_attachment=True, filename="verify_draw.py", content_type="text/x-python"
+    )

@@ -30,7 +30,9 @@ def client(handler: object, calls: list[httpx.Request] | None = None) -> Shuffle
 
 def test_request_asks_for_the_window_in_unix_seconds() -> None:
     calls: list[httpx.Request] = []
-    client(lambda r: httpx.Response(200, json=[]), calls).wager_stats(affiliate_id=AFFILIATE, start=100, end=200)
+    client(lambda r: httpx.Response(200, json=[]), calls).wager_stats(
+        affiliate_id=AFFILIATE, start=100, end=200
+    )
     [req] = calls
     assert req.method == "GET"
     assert req.url.path == f"/stats/{AFFILIATE}"
@@ -43,7 +45,9 @@ def test_rows_become_cents_summed_per_lowercased_name() -> None:
         {"username": "alice", "campaignCode": "b", "wagerAmount": "0.01"},
         {"username": "Bob", "wagerAmount": 10, "weightedWagerAmount": 2.5},
     ]
-    rows = client(lambda r: httpx.Response(200, json=body)).wager_stats(affiliate_id=AFFILIATE, start=1, end=2)
+    rows = client(lambda r: httpx.Response(200, json=body)).wager_stats(
+        affiliate_id=AFFILIATE, start=1, end=2
+    )
     assert rows == [WagerRow("Alice", 100_000, None), WagerRow("Bob", 1000, 250)]
 
 
@@ -57,13 +61,24 @@ def test_junk_rows_are_skipped_not_counted() -> None:
         {"username": "d" * 40, "wagerAmount": 1},
         {"username": "ok", "wagerAmount": 1},
     ]
-    rows = client(lambda r: httpx.Response(200, json=body)).wager_stats(affiliate_id=AFFILIATE, start=1, end=2)
+    rows = client(lambda r: httpx.Response(200, json=body)).wager_stats(
+        affiliate_id=AFFILIATE, start=1, end=2
+    )
     assert rows == [WagerRow("ok", 100, None)]
 
 
 @pytest.mark.parametrize(
     ("value", "cents"),
-    [(999.99, 99999), ("0.01", 1), (0, 0), (0.1 + 0.2, 30), ("1e2", 10000), (float("inf"), None), ("abc", None), (None, None)],
+    [
+        (999.99, 99999),
+        ("0.01", 1),
+        (0, 0),
+        (0.1 + 0.2, 30),
+        ("1e2", 10000),
+        (float("inf"), None),
+        ("abc", None),
+        (None, None),
+    ],
 )
 def test_usd_to_cents(value: object, cents: int | None) -> None:
     assert usd_to_cents(value) == cents
@@ -83,10 +98,14 @@ def test_non_list_body_is_an_error(body: object) -> None:
 
 def test_non_json_body_is_an_error() -> None:
     with pytest.raises(ShuffleBadResponse):
-        client(lambda r: httpx.Response(200, text="<html>")).wager_stats(affiliate_id=AFFILIATE, start=1, end=2)
+        client(lambda r: httpx.Response(200, text="<html>")).wager_stats(
+            affiliate_id=AFFILIATE, start=1, end=2
+        )
 
 
-@pytest.mark.parametrize(("status", "error"), [(429, ShuffleRateLimited), (500, ShuffleUnavailable), (403, ShuffleUnavailable)])
+@pytest.mark.parametrize(
+    ("status", "error"), [(429, ShuffleRateLimited), (500, ShuffleUnavailable), (403, ShuffleUnavailable)]
+)
 def test_http_errors_are_typed(status: int, error: type[Exception]) -> None:
     with pytest.raises(error):
         client(lambda r: httpx.Response(status, json=[])).wager_stats(affiliate_id=AFFILIATE, start=1, end=2)
@@ -104,5 +123,7 @@ def test_timeout_is_unavailable_and_the_message_hides_the_affiliate_id() -> None
 def test_bad_window_is_refused_before_any_request() -> None:
     calls: list[httpx.Request] = []
     with pytest.raises(ValueError):
-        client(lambda r: httpx.Response(200, json=[]), calls).wager_stats(affiliate_id=AFFILIATE, start=5, end=5)
+        client(lambda r: httpx.Response(200, json=[]), calls).wager_stats(
+            affiliate_id=AFFILIATE, start=5, end=5
+        )
     assert calls == []

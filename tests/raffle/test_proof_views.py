@@ -82,18 +82,32 @@ def test_frozen_period_proof_adds_the_snapshot_but_not_the_seed(community: Any, 
 def test_drawn_proof_is_the_draw_proof_document(drawn: RafflePeriod) -> None:
     doc = proof(drawn)
     assert doc["version"] == 1 and doc["server_seed"] == drawn.server_seed
-    assert doc["drand"] == {"chain": "quicknet", "round": ROUND, "signature": SIGNATURE, "randomness": RANDOMNESS}
+    assert doc["drand"] == {
+        "chain": "quicknet",
+        "round": ROUND,
+        "signature": SIGNATURE,
+        "randomness": RANDOMNESS,
+    }
     assert [w["k"] for w in doc["winners"]] == [0, 1]
     assert {"period", "rules", "committed_at", "community"} <= set(doc)
 
 
-def test_the_public_verifier_recomputes_the_winners_from_the_proof(drawn: RafflePeriod, verifier: ModuleType) -> None:
+def test_the_public_verifier_recomputes_the_winners_from_the_proof(
+    drawn: RafflePeriod, verifier: ModuleType
+) -> None:
     checks = verifier.verify(proof(drawn))
     assert all(c.ok is not False for c in checks), [(c.name, c.detail) for c in checks]
-    assert {c.name for c in checks if c.ok} >= {"server_seed", "snapshot_hash", "beacon_signature_bls", "winners"}
+    assert {c.name for c in checks if c.ok} >= {
+        "server_seed",
+        "snapshot_hash",
+        "beacon_signature_bls",
+        "winners",
+    }
 
 
-def test_changing_one_ticket_in_the_snapshot_fails_the_check(drawn: RafflePeriod, verifier: ModuleType) -> None:
+def test_changing_one_ticket_in_the_snapshot_fails_the_check(
+    drawn: RafflePeriod, verifier: ModuleType
+) -> None:
     doc = copy.deepcopy(proof(drawn))
     doc["entrants"][0][1] += 1
     assert any(c.ok is False for c in verifier.verify(doc))

@@ -13,7 +13,7 @@ from raffle import services, tasks
 from raffle.draw import build_snapshot, draw_winners, seed_hash
 from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleWinner, RolloverRun
-from tests.raffle.conftest import RANDOMNESS, ROUND, FakeRelay, kick_user, use_round
+from tests.raffle.conftest import RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,9 @@ def test_draw_matches_the_test_vector_winners(community: Any, period: RafflePeri
     assert (period.status, period.beacon_round, period.beacon_randomness) == ("drawn", ROUND, RANDOMNESS)
 
 
-def test_a_second_draw_returns_the_first_result(community: Any, period: RafflePeriod, relay: FakeRelay) -> None:
+def test_a_second_draw_returns_the_first_result(
+    community: Any, period: RafflePeriod, relay: FakeRelay
+) -> None:
     fill(community, TICKETS)
     services.period_freeze(community_id=community.pk, actor_label="t")
     use_round(period)
@@ -69,7 +71,9 @@ def test_a_second_draw_returns_the_first_result(community: Any, period: RafflePe
     assert RaffleWinner.objects.count() == 1
 
 
-def test_draw_before_the_round_is_emitted_waits_and_says_why(community: Any, period: RafflePeriod, relay: FakeRelay) -> None:
+def test_draw_before_the_round_is_emitted_waits_and_says_why(
+    community: Any, period: RafflePeriod, relay: FakeRelay
+) -> None:
     fill(community, TICKETS)
     services.period_freeze(community_id=community.pk, actor_label="t")
     with pytest.raises(DrawWaiting, match="waiting for drand quicknet round"):
@@ -114,7 +118,9 @@ def test_reroll_is_the_next_k(community: Any, period: RafflePeriod, relay: FakeR
     assert RaffleWinner.objects.get(k=0).void_reason == "no answer in 48 h"
 
 
-def test_draw_announces_once_on_discord_and_kick(community: Any, period: RafflePeriod, relay: FakeRelay) -> None:
+def test_draw_announces_once_on_discord_and_kick(
+    community: Any, period: RafflePeriod, relay: FakeRelay
+) -> None:
     services.raffle_settings_update(community_id=community.pk, actor_label="t", announce_channel_id=555)
     fill(community, TICKETS)
     kick_user(404, "@everyone")
@@ -131,7 +137,9 @@ def test_draw_announces_once_on_discord_and_kick(community: Any, period: RaffleP
 # --- rollover -------------------------------------------------------------------------------------
 
 
-def test_rollover_run_twice_on_the_first_draws_once(community: Any, period: RafflePeriod, relay: FakeRelay) -> None:
+def test_rollover_run_twice_on_the_first_draws_once(
+    community: Any, period: RafflePeriod, relay: FakeRelay
+) -> None:
     fill(community, TICKETS)
     use_round(period)
     with time_machine.travel(datetime(2026, 12, 1, 0, 1, tzinfo=UTC), tick=False):
@@ -169,7 +177,9 @@ def test_rollover_ignores_communities_without_a_raffle(community: Any, clock: An
     assert not RafflePeriod.objects.exists()
 
 
-def test_auto_draw_off_leaves_the_period_frozen(community: Any, period: RafflePeriod, relay: FakeRelay) -> None:
+def test_auto_draw_off_leaves_the_period_frozen(
+    community: Any, period: RafflePeriod, relay: FakeRelay
+) -> None:
     services.raffle_settings_update(community_id=community.pk, actor_label="t", auto_draw=False)
     fill(community, TICKETS)
     use_round(period)
@@ -189,7 +199,7 @@ def test_fallback_round_is_recorded_and_used(community: Any, period: RafflePerio
         services.period_draw(period_id=period.pk, actor_label="t")
     monkeypatch.setattr(services, "quicknet_round_at", lambda ts: ROUND)
     services.period_choose_fallback(period_id=period.pk, actor_label="discord:1")
-    relay.rounds = {ROUND: "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b"}
+    relay.rounds = {ROUND: SIGNATURE}
     services.period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
     assert (period.status, period.fallback_round, period.beacon_round) == ("drawn", ROUND, ROUND)

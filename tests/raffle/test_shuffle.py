@@ -1,4 +1,4 @@
-"""Shuffle wagers: claims, verification without lifetime conversion, baseline/deltas, failed polls change nothing."""
+"""Shuffle wagers: claims, verification without lifetime conversion, baseline and deltas, failed polls."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ class FakeShuffle:
         return self.answer(request)
 
     def client(self) -> ShuffleClient:
-        return ShuffleClient("https://shuffle.test", client=httpx.Client(transport=httpx.MockTransport(self.handler)))
+        return ShuffleClient(
+            "https://shuffle.test", client=httpx.Client(transport=httpx.MockTransport(self.handler))
+        )
 
 
 @pytest.fixture
@@ -55,7 +57,9 @@ def poll() -> tasks.PollOutcome:
 
 
 def verified(community: Any, name: str = "Alice", uid: int = VIEWER) -> ShuffleAccount:
-    return services.shuffle_verify(community_id=community.pk, kick_user_id=uid, username=name, actor_label="mod")
+    return services.shuffle_verify(
+        community_id=community.pk, kick_user_id=uid, username=name, actor_label="mod"
+    )
 
 
 def wager_tickets(period: RafflePeriod, uid: int = VIEWER) -> int:
@@ -109,7 +113,9 @@ def test_verify_never_moves_a_name_from_another_viewer(community: Any) -> None:
 # --- wagers ----------------------------------------------------------------------------------------
 
 
-def test_first_sight_sets_the_baseline_and_awards_nothing(community: Any, period: RafflePeriod, shuffle: FakeShuffle) -> None:
+def test_first_sight_sets_the_baseline_and_awards_nothing(
+    community: Any, period: RafflePeriod, shuffle: FakeShuffle
+) -> None:
     verified(community)
     shuffle.wagers(Alice=50_000)
     assert poll().status == "ok"
@@ -167,7 +173,9 @@ def test_unverified_names_earn_nothing(community: Any, period: RafflePeriod, shu
     assert not ShuffleWager.objects.filter(username_key="alice").exists()
 
 
-def test_a_new_period_starts_with_a_fresh_baseline(community: Any, period: RafflePeriod, shuffle: FakeShuffle) -> None:
+def test_a_new_period_starts_with_a_fresh_baseline(
+    community: Any, period: RafflePeriod, shuffle: FakeShuffle
+) -> None:
     from tests.raffle.conftest import DEC
 
     verified(community)
@@ -217,7 +225,9 @@ def test_polls_at_most_once_a_minute(community: Any, period: RafflePeriod, shuff
     assert len(shuffle.calls) == 1
 
 
-def test_no_affiliate_id_means_no_poll(community: Any, period: RafflePeriod, shuffle: FakeShuffle, settings: Any) -> None:
+def test_no_affiliate_id_means_no_poll(
+    community: Any, period: RafflePeriod, shuffle: FakeShuffle, settings: Any
+) -> None:
     settings.SHUFFLE_AFFILIATE_ID = ""
     verified(community)
     assert poll().status == "skipped"
