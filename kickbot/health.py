@@ -53,9 +53,51 @@ def health_report() -> dict[str, Any]:
                 }
         except Exception as exc:
             log.warning("heartbeat read failed: %s", type(exc).__name__)
+    kick: dict[str, Any] = {}
+    if redis_state["ok"] and database["ok"]:
+        try:
+            kick = _kick_ingest()
+        except Exception as exc:
+            log.warning("ingest state read failed: %s", type(exc).__name__)
     return {
         "ok": bool(database["ok"] and redis_state["ok"]),
         "database": database,
         "redis": redis_state,
         "processes": processes,
+        "kick": kick,
     }
+
+
+def _num(raw: bytes | None) -> float | None:
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _kick_ingest() -> dict[str, Any]:
+    """Per community: Pusher connection, ingestion lag (p50/p95 over 5 min), last event age."""
+    from kickbot.models import Community
+    from kickbot.redis_client import key
+
+    now = time.time()
+    out: dict[str, Any] = {}
+    rows = list(Community.objects.order_by("id").values_list("pk", "kick_channel_slug", "is_live")[:50])
+    if not rows:
+        return out
+    pipe = get_redis().pipeline(transaction=False)
+    for pk, _slug, _live in rows:
+        pipe.hgetall(key("ingest", pk))
+    for (_pk, slug, live), data in zip(rows, pipe.execute(), strict=True):
+        updated = _num(data.get(b"updated_at"))
+        last = _num(data.get(b"last_event_at"))
+        out[slug] = {
+            "live": live,
+            "ingesting": updated is not None and now - updated < 30,
+            "connected": data.get(b"connected") == b"1",
+            "lag_p50_ms": _num(data.get(b"lag_p50_ms")),
+            "lag_p95_ms": _num(data.get(b"lag_p95_ms")),
+            "last_event_age_s": None if last is None else round(now - last, 1),
+            "events": int(_num(data.get(b"events")) or 0),
+        }
+    return out

@@ -246,6 +246,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "raffle-draw-due": {"task": "raffle.tasks.raffle_draw_due", "schedule": 60},
     "raffle-watchtime-convert": {"task": "raffle.tasks.raffle_watchtime_convert", "schedule": 300},
     "raffle-shuffle-poll": {"task": "raffle.tasks.raffle_shuffle_poll", "schedule": 60},
+    "kick-subscriptions-reconcile": {"task": "kickbot.tasks.kick_subscriptions_reconcile", "schedule": 600},
+    "kick-live-poll": {"task": "kickbot.tasks.kick_live_poll", "schedule": 120},
     "timers-send-due": {"task": "timers.tasks.timers_send_due", "schedule": 30},
     "watchtime-tick": {"task": "watchtime.tasks.watchtime_tick", "schedule": WATCH_INTERVAL_SECONDS},
     "watchtime-roles-sync": {

@@ -29,3 +29,19 @@ def kick_tokens_refresh() -> int:
         except KickError:
             pass  # recorded on the token row and shown on the health page
     return refreshed
+
+
+@shared_task(ignore_result=True)
+def kick_subscriptions_reconcile() -> int:
+    """Every 10 minutes: webhook subscriptions of every connected channel match what we handle."""
+    from kickbot.kick_sync import subscriptions_reconcile_all
+
+    return subscriptions_reconcile_all()
+
+
+@shared_task(ignore_result=True)
+def kick_live_poll() -> int:
+    """Every 2 minutes: the live-status backstop for events Kick did not deliver."""
+    from kickbot.kick_sync import live_status_poll
+
+    return live_status_poll()

@@ -24,10 +24,18 @@ async def activity_record(redis: aioredis.Redis, *, community_id: int, kick_user
     ``GT`` keeps the latest time when lines arrive out of order; the trim drops entries older
     than 10 minutes (usually none, so it costs one index probe).
     """
+    await activity_record_many(redis, community_id=community_id, seen={kick_user_id: ts})
+
+
+async def activity_record_many(redis: aioredis.Redis, *, community_id: int, seen: dict[int, float]) -> None:
+    """Note many chatters at once (``kick user id → epoch seconds``): one round trip for a batch."""
+    if not seen:
+        return
     name = activity_key(community_id)
+    newest = max(seen.values())
     pipe = redis.pipeline(transaction=False)
-    pipe.zadd(name, {str(kick_user_id): ts}, gt=True)
-    pipe.zremrangebyscore(name, "-inf", f"({ts - RETAIN_S}")
+    pipe.zadd(name, {str(uid): ts for uid, ts in seen.items()}, gt=True)
+    pipe.zremrangebyscore(name, "-inf", f"({newest - RETAIN_S}")
     pipe.expire(name, _EXPIRE_S)
     await pipe.execute()
 

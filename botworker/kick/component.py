@@ -182,6 +182,7 @@ class KickIngestion:
             workers.append(listener.run(stop))
         else:
             log.warning("%s: chatroom id and channel id are both needed to read Pusher", cfg.slug)
+        workers.append(pipeline.drain(stop))
         reader = WebhookReader(self.redis, community_id=cfg.id, consumer=self.holder_id)
         workers.append(self._webhooks(reader, pipeline, stop))
 

@@ -9,11 +9,12 @@ that awards something is idempotent on the event key in the database as well.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import statistics
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,18 +22,25 @@ from typing import Any
 from accounts.services import kick_users_seen
 from botworker.bridge import run_sync
 from botworker.commands.router import ChatLine, CommandRouter, Reply
-from botworker.kick.dedupe import seen_before
 from botworker.kick.events import ChatEvent, Event, GiftEvent, GiftEvidence, LiveEvent
 from botworker.kick.gifts import GiftCoalescer
 from botworker.kick.handlers import EventContext, EventHandlers
 from botworker.kick.parsers import ParseError, PusherFrame, pusher_to_events, webhook_to_events
 from kickbot.redis_client import key
 from kickbot.services import community_live_set
-from watchtime.activity import activity_record
+from watchtime.activity import activity_record_many
 
 log = logging.getLogger(__name__)
 
 LAG_WINDOW_S = 300
+# SET key 1 NX EX ttl for every key; returns 1 where the key was new, 0 where it existed.
+SET_NX_MANY = """
+local out = {}
+for i, k in ipairs(KEYS) do
+  out[i] = redis.call('SET', k, '1', 'NX', 'EX', ARGV[1]) and 1 or 0
+end
+return out
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,76 +134,131 @@ class CommunityPipeline:
         self.stats = IngestStats()
         self.ctx = EventContext(community_id=community.id, prefix=community.prefix)
         self._dedupe_prefix = key("dedupe", community.id)
+        self.queue: asyncio.Queue[PusherFrame] = asyncio.Queue(maxsize=50_000)
+        # One command for a whole batch: packing thousands of SETs in redis-py costs more than Redis.
+        self._set_nx = redis.register_script(SET_NX_MANY)
 
     # --- sources -------------------------------------------------------------------------
     async def on_frame(self, frame: PusherFrame) -> None:
-        """A Pusher frame (already JSON-decoded by the listener)."""
-        try:
-            items = pusher_to_events(frame)
-        except ParseError:
-            self.stats.errors += 1
-            log.info("skipped unparseable %s frame", frame.event[:80])
-            return
-        for item in items:
-            finals = self.coalescer.feed(item) if isinstance(item, GiftEvidence) else [item]
-            for event in finals:
-                await self.dispatch(event)
+        """A Pusher frame (already JSON-decoded by the listener): queued for the batch worker."""
+        await self.queue.put(frame)
+
+    async def on_frames(self, frames: list[PusherFrame]) -> None:
+        """Handle frames now, as one batch (one Redis round trip per stage, not per frame)."""
+        events: list[Event] = []
+        for frame in frames:
+            try:
+                items = pusher_to_events(frame)
+            except ParseError:
+                self.stats.errors += 1
+                log.info("skipped unparseable %s frame", frame.event[:80])
+                continue
+            for item in items:
+                events.extend(self.coalescer.feed(item) if isinstance(item, GiftEvidence) else [item])
+        await self.dispatch_many(events)
+
+    async def drain(self, stop: asyncio.Event, *, max_batch: int = 500) -> None:
+        """The batch worker: takes whatever frames are waiting (at least one) and handles them.
+
+        Quiet chat is handled frame by frame with no added delay; a flood is handled in batches.
+        """
+        while not stop.is_set():
+            getter = asyncio.ensure_future(self.queue.get())
+            stopper = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if getter not in done:
+                getter.cancel()
+                break
+            batch = [getter.result()]
+            while len(batch) < max_batch and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                await self.on_frames(batch)
+            except Exception:
+                self.stats.errors += 1
+                log.exception("a batch of %s frames failed", len(batch))
 
     async def on_webhook(self, event_type: str, message_id: str, body: bytes) -> None:
         """A webhook delivery whose signature the web process has verified."""
         try:
-            events = webhook_to_events(event_type, message_id, body)
+            parsed = webhook_to_events(event_type, message_id, body)
         except ParseError:
             self.stats.errors += 1
             log.info("skipped unparseable %s webhook", event_type[:80])
             return
-        for event in events:
-            finals = self.coalescer.feed(event) if isinstance(event, GiftEvent) else [event]
-            for final in finals:
-                await self.dispatch(final)
+        events: list[Event] = []
+        for event in parsed:
+            events.extend(self.coalescer.feed(event) if isinstance(event, GiftEvent) else [event])
+        await self.dispatch_many(events)
 
     async def tick(self) -> None:
         """About once a second: gifts whose window passed, new users to the database."""
-        for event in self.coalescer.flush():
-            await self.dispatch(event)
+        await self.dispatch_many(self.coalescer.flush())
         await self.users.flush()
 
     # --- dispatch ------------------------------------------------------------------------
     async def dispatch(self, event: Event) -> None:
-        if isinstance(event, ChatEvent) and self._is_own(event):
+        await self.dispatch_many([event])
+
+    async def _fresh(self, events: list[Event]) -> list[Event]:
+        """Drop events seen before (this batch included): one script call sets every key NX."""
+        keyed = [(e, list(dict.fromkeys(e.dedupe_keys()))) for e in events]
+        names = [f"{self._dedupe_prefix}:{k}" for _, keys in keyed for k in keys]
+        created = iter(await self._set_nx(keys=names, args=[self.dedupe_ttl_s]))
+        fresh = []
+        for event, keys in keyed:
+            if all([next(created) for _ in keys]):
+                fresh.append(event)
+            else:
+                self.stats.duplicates += 1
+        return fresh
+
+    async def dispatch_many(self, events: Sequence[Event]) -> None:
+        events = [e for e in events if not (isinstance(e, ChatEvent) and self._is_own(e))]
+        if not events:
             return
-        keys = event.dedupe_keys()
-        if await seen_before(self.redis, keys=keys, prefix=self._dedupe_prefix, ttl_s=self.dedupe_ttl_s):
-            self.stats.duplicates += 1
+        fresh = await self._fresh(events)
+        if not fresh:
             return
-        self.stats.events += 1
         now = self.clock()
+        self.stats.events += len(fresh)
         self.stats.last_event_at = now
-        try:
-            if isinstance(event, ChatEvent):
-                await self._chat(event, now)
-            elif isinstance(event, LiveEvent):
-                await run_sync(community_live_set)(
-                    community_id=self.community.id, is_live=event.is_live, at=event.created_at
-                )
-            if await self.handlers.dispatch(self.ctx, event):
+        chats = [e for e in fresh if isinstance(e, ChatEvent)]
+        if chats:
+            await self._chat_batch(chats, now)
+        for event in fresh:
+            try:
+                if isinstance(event, ChatEvent):
+                    if event.content.startswith(self.community.prefix):
+                        await self._command(event, now)
+                elif isinstance(event, LiveEvent):
+                    await run_sync(community_live_set)(
+                        community_id=self.community.id, is_live=event.is_live, at=event.created_at
+                    )
+                if self.handlers.for_event(event) and await self.handlers.dispatch(self.ctx, event):
+                    self.stats.errors += 1
+            except Exception:
                 self.stats.errors += 1
-        except Exception:
-            self.stats.errors += 1
-            log.exception("handling %s failed", type(event).__name__)
+                log.exception("handling %s failed", type(event).__name__)
 
     def _is_own(self, event: ChatEvent) -> bool:
         return self.community.bot_user_id is not None and event.sender_id == self.community.bot_user_id
 
-    async def _chat(self, event: ChatEvent, now: float) -> None:
-        created = event.created_at.timestamp()
-        self.stats.lag(now=now, lag_ms=max(0.0, (now - created) * 1000))
-        seen_at = min(created, now)  # a clock ahead of ours must not stretch the active window
-        await activity_record(
-            self.redis, community_id=self.community.id, kick_user_id=event.sender_id, ts=seen_at
-        )
-        await self.redis.incr(key("chatlines", self.community.id))
-        self.users.seen(event.sender_id, event.sender_username, event.sender_slug)
+    async def _chat_batch(self, chats: list[ChatEvent], now: float) -> None:
+        """Lag, activity and the chat-line count for a batch of fresh chat lines."""
+        seen: dict[int, float] = {}
+        for event in chats:
+            created = event.created_at.timestamp()
+            self.stats.lag(now=now, lag_ms=max(0.0, (now - created) * 1000))
+            # a sender clock ahead of ours must not stretch the active window
+            seen[event.sender_id] = max(seen.get(event.sender_id, 0.0), min(created, now))
+            self.users.seen(event.sender_id, event.sender_username, event.sender_slug)
+        await activity_record_many(self.redis, community_id=self.community.id, seen=seen)
+        await self.redis.incrby(key("chatlines", self.community.id), len(chats))
+
+    async def _command(self, event: ChatEvent, now: float) -> None:
+        await self.users.flush()  # commands may look the viewer up
         line = ChatLine(
             community_id=self.community.id,
             message_id=event.message_id,
@@ -205,13 +268,10 @@ class CommunityPipeline:
             badges=event.badges,
             created_at=event.created_at,
         )
-        if not event.content.startswith(self.community.prefix):
-            return
-        await self.users.flush()  # commands may look the viewer up
+        self.stats.commands += 1
         reply = await self.router.handle(
             line, prefix=self.community.prefix, now=datetime.fromtimestamp(now, UTC)
         )
-        self.stats.commands += 1
         if reply is not None:
             self.stats.replies += 1
             await self.on_reply(self.community, reply)

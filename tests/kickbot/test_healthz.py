@@ -55,3 +55,33 @@ def test_heartbeat_write_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr("kickbot.heartbeat.get_redis", lambda: Down())
     heartbeat.heartbeat_write(name="worker")  # must not raise
+
+
+@pytest.mark.django_db
+def test_healthz_shows_kick_ingestion_per_community(client: Any, community: Any) -> None:
+    import time
+
+    from kickbot.redis_client import get_redis, key
+
+    get_redis().hset(
+        key("ingest", community.pk),
+        mapping={
+            "updated_at": str(time.time()),
+            "connected": "1",
+            "lag_p50_ms": "40",
+            "lag_p95_ms": "120",
+            "last_event_at": str(time.time() - 3),
+            "events": "17",
+        },
+    )
+    body = client.get("/healthz").json()
+    state = body["kick"][community.kick_channel_slug]
+    assert state["ingesting"] and state["connected"]
+    assert (state["lag_p50_ms"], state["lag_p95_ms"], state["events"]) == (40.0, 120.0, 17)
+    assert 2 <= state["last_event_age_s"] <= 5
+
+
+@pytest.mark.django_db
+def test_healthz_says_when_nobody_ingests(client: Any, community: Any) -> None:
+    state = client.get("/healthz").json()["kick"][community.kick_channel_slug]
+    assert state["ingesting"] is False and state["lag_p95_ms"] is None

@@ -1,0 +1,156 @@
+"""Kick chat ingestion throughput: parse + dedupe + activity + command router, no replies.
+
+Ours: the pipeline's batch path (what the listener's drain worker runs under load).
+Naive baseline: the same steps one frame at a time (a Redis round trip per step per message),
+measured in the same run on a slice of the same frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+
+def _frames(n: int, *, chatroom: int) -> list[bytes]:
+    rng = random.Random(11)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    words = [
+        "gg",
+        "lets go",
+        "bonus buy",
+        "max win",
+        "KEKW",
+        "hello chat",
+        "what slot is this",
+        "W",
+        "scatter",
+    ]
+    out = []
+    for i in range(n):
+        sender = rng.randrange(5_000)
+        text = " ".join(rng.choices(words, k=rng.randint(1, 6)))
+        # distinct lines: a repeated line by one sender in one second is (rightly) one event
+        content = f"!bench{i % 7} {i}" if i % 20 == 0 else f"{text} {i}"
+        data = {
+            "id": f"bench-{i}",
+            "chatroom_id": chatroom,
+            "content": content,
+            "type": "message",
+            "created_at": now,
+            "sender": {
+                "id": 10_000 + sender,
+                "username": f"viewer{sender}",
+                "slug": f"viewer{sender}",
+                "identity": {
+                    "color": "#fff",
+                    "badges": [{"type": "subscriber", "text": "Sub"}] if sender % 3 == 0 else [],
+                },
+            },
+        }
+        out.append(
+            orjson.dumps(
+                {
+                    "event": "App\\Events\\ChatMessageEvent",
+                    "channel": f"chatrooms.{chatroom}.v2",
+                    "data": orjson.dumps(data).decode(),
+                }
+            )
+        )
+    return out
+
+
+async def _run(frames: list[bytes], *, batch: int, community: Any) -> float:
+    from django.conf import settings
+
+    from botworker.commands import autodiscover, registry
+    from botworker.commands.router import CommandRouter
+    from botworker.kick.handlers import EventHandlers
+    from botworker.kick.parsers import parse_pusher_frame
+    from botworker.kick.pipeline import CommunityConfig, CommunityPipeline
+    from kickbot.redis_client import get_async_redis
+
+    autodiscover()
+    redis = get_async_redis()
+    replies = 0
+
+    async def on_reply(cfg: Any, reply: Any) -> None:
+        nonlocal replies
+        replies += 1
+
+    cfg = CommunityConfig(
+        id=community.pk,
+        slug=community.kick_channel_slug,
+        prefix="!",
+        chatroom_id=1,
+        channel_id=1,
+        broadcaster_user_id=None,
+        bot_user_id=None,
+    )
+    pipeline = CommunityPipeline(
+        community=cfg,
+        redis=redis,
+        router=CommandRouter(registry=registry, redis=redis, key_prefix=settings.REDIS_KEY_PREFIX),
+        handlers=EventHandlers(),
+        on_reply=on_reply,
+    )
+    started = time.perf_counter()
+    for i in range(0, len(frames), batch):
+        await pipeline.on_frames([parse_pusher_frame(raw) for raw in frames[i : i + batch]])
+    await pipeline.users.flush()
+    elapsed = time.perf_counter() - started
+    await redis.aclose()
+    assert replies == 0, "the benchmark's commands must not produce replies"
+    assert pipeline.stats.events == len(frames), (pipeline.stats.events, pipeline.stats.duplicates)
+    return elapsed
+
+
+def _cleanup(community: Any) -> None:
+    from accounts.models import KickUser
+    from kickbot.redis_client import get_redis
+
+    r = get_redis()
+    for pattern in (
+        f"*dedupe:{community.pk}:*",
+        f"*activity:{community.pk}",
+        f"*chatlines:{community.pk}",
+        f"*:cd:{community.pk}:*",
+    ):
+        keys = list(r.scan_iter(match=pattern, count=10_000))
+        for i in range(0, len(keys), 5_000):
+            r.delete(*keys[i : i + 5_000])
+    KickUser.objects.filter(user_id__gte=10_000, user_id__lt=15_000, username__startswith="viewer").delete()
+    community.delete()
+
+
+def run(scale: float) -> dict[str, Any]:
+    from django.core.management import call_command
+
+    from kickbot.models import Community
+
+    call_command("migrate", verbosity=0)
+    n = max(2_000, int(200_000 * scale))
+    naive_n = max(1_000, n // 10)
+    results = {}
+    for label, count, batch in (("ours", n, 500), ("naive", naive_n, 1)):
+        community = Community.objects.create(kick_channel_slug=f"bench-ingest-{label}-{int(time.time())}")
+        try:
+            elapsed = asyncio.run(_run(_frames(count, chatroom=1), batch=batch, community=community))
+        finally:
+            _cleanup(community)
+        results[label] = count / elapsed
+    value = round(results["ours"])
+    baseline = round(results["naive"])
+    return {
+        "ingest_msgs_per_s": {
+            "value": value,
+            "unit": "msg/s",
+            "baseline": baseline,
+            "ratio": round(value / baseline, 1),
+            "frames": n,
+        }
+    }
