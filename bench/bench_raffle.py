@@ -1,0 +1,115 @@
+"""Raffle draw end to end from the database: 1,000,000 entrants holding ~50,000,000 tickets.
+
+Setup (not timed): a dedicated bench community with one open period; its ``TicketBalance`` rows are
+inserted set-based (``generate_series`` on Postgres, a recursive CTE on SQLite), ids 8 digits,
+1..99 tickets each (50 on average). Timed, best of a few runs: the snapshot query (``ORDER BY
+kick_user_id`` through a raw cursor, the index range scan the service uses), ``build_snapshot``
+(validation, canonical bytes, SHA-256, ranges) and ``draw_winners(..., 1)``. Everything the bench
+made is deleted afterwards (raw ``DELETE`` for the balances: the ORM cascade would load 1M rows).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.management import call_command
+from django.db import connection
+
+SEED = "11c4e7c42ccc1eb2fa6a8575b796c303ed2f78b81524f59159a0571ed3e7d1f4"
+BEACON = "fc1873a13f3545aeade8401532ef5519920652eee6b0d2b19ca12643b87b3587"
+SLUG = "bench-raffle"
+
+
+def _ensure_tables() -> None:
+    from raffle.models import TicketBalance
+
+    if TicketBalance._meta.db_table not in connection.introspection.table_names():
+        call_command("migrate", verbosity=0)
+
+
+def _cleanup() -> None:
+    from kickbot.models import Community
+    from raffle.models import RafflePeriod, TicketBalance
+
+    ids = list(RafflePeriod.objects.filter(community__kick_channel_slug=SLUG).values_list("id", flat=True))
+    if ids:
+        with connection.cursor() as cur:
+            cur.execute(
+                f"DELETE FROM {TicketBalance._meta.db_table} WHERE period_id IN ({','.join(map(str, ids))})"
+            )
+    Community.objects.filter(kick_channel_slug=SLUG).delete()
+
+
+def _setup(n: int) -> int:
+    from kickbot.models import Community
+    from raffle.models import RafflePeriod, TicketBalance
+
+    community = Community.objects.create(name="bench", kick_channel_slug=SLUG)
+    period = RafflePeriod.objects.create(
+        community=community,
+        starts_at=datetime(2026, 11, 1, tzinfo=UTC),
+        ends_at=datetime(2026, 12, 1, tzinfo=UTC),
+        server_seed=SEED,
+        server_seed_hash="",
+        drand_round=1,
+        committed_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    t = TicketBalance._meta.db_table
+    # tickets = 1 + (i * 7919) % 99: 1..99, mean 50; ids strictly increasing, 8 digits.
+    if connection.vendor == "postgresql":
+        sql = (
+            f"INSERT INTO {t} (period_id, kick_user_id, total, watchtime, gift, wager, admin) "
+            "SELECT %s, 10000000 + i * 37, 1 + (i * 7919) %% 99, 1 + (i * 7919) %% 99, 0, 0, 0 "
+            "FROM generate_series(0::bigint, %s - 1) AS i"
+        )
+    else:
+        sql = (
+            "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < %s) "
+            f"INSERT INTO {t} (period_id, kick_user_id, total, watchtime, gift, wager, admin) "
+            "SELECT %s, 10000000 + i * 37, 1 + (i * 7919) %% 99, 1 + (i * 7919) %% 99, 0, 0, 0 FROM s"
+        )
+    with connection.cursor() as cur:
+        cur.execute(sql, [period.pk, n] if connection.vendor == "postgresql" else [n, period.pk])
+        if connection.vendor == "postgresql":
+            cur.execute(f"ANALYZE {t}")
+    return period.pk
+
+
+def _draw_once(period_id: int) -> tuple[float, int, int]:
+    from raffle.draw import build_snapshot, draw_winners
+    from raffle.selectors import snapshot_rows
+
+    gc.collect()
+    start = time.perf_counter()
+    snap = build_snapshot(snapshot_rows(period_id=period_id))
+    [winner] = draw_winners(SEED, snap, BEACON, 1)
+    elapsed = time.perf_counter() - start
+    assert 0 <= winner.ticket < snap.total
+    return elapsed, len(snap), snap.total
+
+
+def run(scale: float) -> dict[str, Any]:
+    n = max(int(1_000_000 * scale), 1000)
+    _ensure_tables()
+    _cleanup()
+    try:
+        period_id = _setup(n)
+        best = float("inf")
+        entrants = tickets = 0
+        for _ in range(3):
+            elapsed, entrants, tickets = _draw_once(period_id)
+            best = min(best, elapsed)
+    finally:
+        _cleanup()
+    return {
+        "draw_1m_db_s": {
+            "value": round(best, 3),
+            "unit": "s",
+            "entrants": entrants,
+            "tickets": tickets,
+            "database": connection.vendor,
+        }
+    }
