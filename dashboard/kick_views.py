@@ -130,3 +130,25 @@ class _Fixed:
 
     def refresh(self) -> str:
         raise KickError("token refused right after authorisation")
+
+
+@require_perm(PERM_MANAGE)
+@require_POST
+def kick_detect_ids(request: HttpRequest) -> HttpResponse:
+    """Try Kick's website for the chatroom/channel/broadcaster ids; say plainly when it refuses."""
+    from django.core.management import CommandError
+
+    from kickbot.management.commands.kick_detect import detect
+    from kickbot.services import community_save
+
+    community = current_community(request)
+    if community is None:
+        return redirect("dashboard:setup")
+    try:
+        ids = detect(community.kick_channel_slug)
+    except CommandError as exc:
+        messages.error(request, str(exc))
+    else:
+        community_save(community=community, actor=request.user, **ids)
+        messages.success(request, "Found the Kick ids: " + ", ".join(f"{k} {v}" for k, v in ids.items()))
+    return redirect("dashboard:setup")

@@ -18,5 +18,6 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("kick/connect/", kick_views.kick_connect, name="kick_connect"),
     path("kick/callback/", kick_views.kick_callback, name="kick_callback"),
+    path("kick/detect/", kick_views.kick_detect_ids, name="kick_detect"),
     path("audit/", views.audit, name="audit"),
 ]

@@ -19,6 +19,7 @@ from dashboard.permissions import require_perm
 from dashboard.roles import PERM_AUDIT, PERM_MANAGE, PERM_VIEW
 from kickbot.health import health_report
 from kickbot.kick import kick_token_state
+from kickbot.kick_sync import subscriptions_state
 from kickbot.models import AuditLog, Community
 from kickbot.selectors import integrations_state
 from kickbot.services import community_save
@@ -88,6 +89,7 @@ def health(request: HttpRequest) -> HttpResponse:
             "report": health_report(),
             "integrations": integrations_state(),
             "kick_token": kick_token_state(community_id=community.pk) if community else None,
+            "kick_subs": subscriptions_state(community_id=community.pk) if community else None,
         },
     )
 

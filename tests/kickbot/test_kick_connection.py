@@ -194,3 +194,55 @@ def test_refresh_never_logs_tokens(
     with caplog.at_level("DEBUG"):
         kick.kick_token_refresh(community_id=community.pk)
     assert token.access_token not in caplog.text and token.refresh_token not in caplog.text
+
+
+def test_detect_button_saves_ids_and_audits(
+    client: Client, admin_user: Any, community: Community, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    monkeypatch.setattr(
+        kick,
+        "http_client_factory",
+        lambda: httpx.Client(
+            transport=httpx.MockTransport(
+                lambda r: httpx.Response(200, json={"id": 9, "user_id": 8, "chatroom": {"id": 7}})
+            )
+        ),
+    )
+    client.force_login(admin_user)
+    response = client.post("/dashboard/kick/detect/", follow=True)
+    assert b"Found the Kick ids" in response.content
+    community.refresh_from_db()
+    assert (community.kick_chatroom_id, community.kick_channel_id, community.kick_broadcaster_user_id) == (
+        7,
+        9,
+        8,
+    )
+    assert AuditLog.objects.filter(action="community.update", actor=admin_user).exists()
+
+
+def test_detect_button_says_when_kick_refuses(
+    client: Client, admin_user: Any, community: Community, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    monkeypatch.setattr(
+        kick,
+        "http_client_factory",
+        lambda: httpx.Client(
+            transport=httpx.MockTransport(
+                lambda r: httpx.Response(403, text="<html>cf</html>", headers={"content-type": "text/html"})
+            )
+        ),
+    )
+    client.force_login(admin_user)
+    before = Community.objects.values().get(pk=community.pk)
+    response = client.post("/dashboard/kick/detect/", follow=True)
+    assert b"Cloudflare" in response.content
+    assert Community.objects.values().get(pk=community.pk) == before
+
+
+def test_moderator_cannot_detect(client: Client, moderator: Any, community: Community) -> None:
+    client.force_login(moderator)
+    assert client.post("/dashboard/kick/detect/").status_code == 403
