@@ -1,19 +1,23 @@
-"""The Redis rank mirror: sorted sets of Kick user id → minutes, for the all-time and current month.
+"""The Redis rank mirror: sorted sets of Kick user id → minutes, for all-time and each month.
 
 Why: ``WatchTotal.minutes`` is deliberately not indexed (HOT updates keep the per-minute upsert
 of 100k rows fast), and even with an index a rank is a ``count(*)`` over every higher row (35 ms
 at 1M). In a sorted set, top-N is ``ZREVRANGE`` and a rank is ``ZCOUNT (score +inf`` — both
 O(log N). The database stays the truth:
 
-* ``watchtime_credit`` applies each committed tick with one ``EVAL`` (all viewers, both sets).
-  Ticks form a chain (``WatchSettings.last_tick_id``, written under a row lock in the credit
-  transaction); the script applies a tick only when the mirror's last tick is its predecessor,
-  is a no-op for a tick already in, and otherwise drops the mirror's meta (= stale).
-* A stale or missing mirror makes the selectors answer from the database and schedules
-  ``mirror_rebuild``, which copies the tables under the same row lock, so it never interleaves
-  with a credit.
+* ``watchtime_credit`` gets the new totals back from its upsert (``RETURNING``) and, after
+  commit, writes them with one ``EVAL`` (batched ``ZADD GT``). Values are absolute and minutes
+  only grow, so a repeated or out-of-order write changes nothing and a lost one is repaired
+  by the viewer's next credit (or the daily rebuild).
+* The mirror is valid while ``wt:<community>:meta`` exists (written by a rebuild, with the month
+  the rebuild loaded). Without it the selectors answer from the database and schedule
+  ``mirror_rebuild``, which copies the tables under the community's ``WatchSettings`` row lock
+  (credits wait) into temporary keys that replace the live ones in one ``MULTI``.
+* Month sets exist for the rebuild's month and every later month (written by credits from
+  their first minute), so they are complete; earlier months come from the database.
+* Anything that lowers minutes (a manual correction) must call ``mirror_drop``.
 
-Keys: ``wt:<community>:meta`` (hash: last_tick, month), ``wt:<community>:total``,
+Keys: ``wt:<community>:meta`` (hash: month, last_tick), ``wt:<community>:total``,
 ``wt:<community>:month:<YYYY-MM>`` (expires 40 days after last written).
 """
 
@@ -33,24 +37,26 @@ log = logging.getLogger(__name__)
 MONTH_TTL_S = 40 * 86400
 _CHUNK = 10_000
 
-# KEYS: total, month, meta. ARGV: minutes, tick_id, prev_tick_id ('' = none), month label, ids...
+# KEYS: meta, total, month. ARGV: "id:minutes,..." all-time, the same for the month.
+# Returns 0 when the mirror has no meta (stale: the caller schedules a rebuild).
 _APPLY = """
-local last = redis.call('HGET', KEYS[3], 'last_tick')
-if last == ARGV[2] then return 1 end
-if (not last) or last ~= ARGV[3] then
-  redis.call('DEL', KEYS[3])
-  return 0
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local function load(key, packed)
+  local batch, n = {}, 0
+  for id, minutes in string.gmatch(packed, '(%d+):(%d+)') do
+    batch[n + 1] = minutes
+    batch[n + 2] = id
+    n = n + 2
+    if n >= 4000 then  -- unpack() is limited to a few thousand values
+      redis.call('ZADD', key, 'GT', unpack(batch, 1, n))
+      n = 0
+    end
+  end
+  if n > 0 then redis.call('ZADD', key, 'GT', unpack(batch, 1, n)) end
 end
-if redis.call('HGET', KEYS[3], 'month') ~= ARGV[4] then
-  redis.call('DEL', KEYS[2])
-end
-local m = tonumber(ARGV[1])
-for i = 5, #ARGV do
-  redis.call('ZINCRBY', KEYS[1], m, ARGV[i])
-  redis.call('ZINCRBY', KEYS[2], m, ARGV[i])
-end
-redis.call('HSET', KEYS[3], 'last_tick', ARGV[2], 'month', ARGV[4])
-redis.call('EXPIRE', KEYS[2], 3456000)  -- MONTH_TTL_S
+load(KEYS[2], ARGV[1])
+load(KEYS[3], ARGV[2])
+redis.call('EXPIRE', KEYS[3], 3456000)  -- MONTH_TTL_S
 return 1
 """
 
@@ -58,7 +64,7 @@ return 1
 # Returns {ok, score or false, cardinality, count strictly above}.
 _RANK = """
 local month = redis.call('HGET', KEYS[1], 'month')
-if (not month) or (ARGV[1] ~= '' and month ~= ARGV[1]) then return {0, false, 0, 0} end
+if (not month) or (ARGV[1] ~= '' and ARGV[1] < month) then return {0, false, 0, 0} end
 local card = redis.call('ZCARD', KEYS[2])
 local score = redis.call('ZSCORE', KEYS[2], ARGV[2])
 if not score then return {1, false, card, 0} end
@@ -68,7 +74,7 @@ return {1, score, card, redis.call('ZCOUNT', KEYS[2], '(' .. score, '+inf')}
 # KEYS: meta, zset. ARGV: expected month label ('' = all-time), limit.
 _TOP = """
 local month = redis.call('HGET', KEYS[1], 'month')
-if (not month) or (ARGV[1] ~= '' and month ~= ARGV[1]) then return {0, {}} end
+if (not month) or (ARGV[1] ~= '' and ARGV[1] < month) then return {0, {}} end
 return {1, redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')}
 """
 
@@ -93,15 +99,25 @@ def _script(source: str) -> Any:
     return get_redis().register_script(source)
 
 
-def mirror_apply(
-    *, community_id: int, tick_id: int, prev_tick_id: int | None, month: date, minutes: int, ids: list[int]
-) -> bool:
-    """Add one committed tick to the mirror; False (and the mirror marked stale) when out of chain."""
-    ok = _script(_APPLY)(
-        keys=[total_key(community_id), month_key(community_id, month), meta_key(community_id)],
-        args=[minutes, tick_id, "" if prev_tick_id is None else prev_tick_id, month_label(month), *ids],
-    )
-    return bool(ok)
+def _chunks(packed: str, size: int) -> list[str]:
+    items = packed.split(",") if packed else []
+    return [",".join(items[i : i + size]) for i in range(0, len(items), size)] or [""]
+
+
+def mirror_apply(*, community_id: int, month: date, total_pairs: str, month_pairs: str) -> bool:
+    """Write new totals (``"id:minutes,..."``) into the mirror; False when it is stale (no meta).
+
+    Sent in scripts of ``_CHUNK`` viewers so Redis is never blocked for more than a few ms.
+    """
+    script = _script(_APPLY)
+    keys = [meta_key(community_id), total_key(community_id), month_key(community_id, month)]
+    totals, months = _chunks(total_pairs, _CHUNK), _chunks(month_pairs, _CHUNK)
+    for i in range(max(len(totals), len(months))):
+        part_total = totals[i] if i < len(totals) else ""
+        part_month = months[i] if i < len(months) else ""
+        if not script(keys=keys, args=[part_total, part_month]):
+            return False
+    return True
 
 
 def mirror_top(*, community_id: int, limit: int, month: date | None) -> list[tuple[int, int]] | None:
@@ -183,6 +199,7 @@ def mirror_rebuild(*, community_id: int) -> int:
         m = _load(tmp_month, month_rows.iterator(chunk_size=20_000))
         pipe = r.pipeline(transaction=True)
         pipe.delete(meta_key(community_id), total_key(community_id), month_key(community_id, month))
+        # A later month's set (credits after a month change) stays: it was complete already.
         if n:
             pipe.rename(tmp_total, total_key(community_id))
         if m:

@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
@@ -77,36 +76,64 @@ def watch_settings_get(*, community_id: int) -> WatchSettings:
 # --- crediting ---------------------------------------------------------------------------
 
 
-def _ids_source(ids: list[int]) -> tuple[str, list[Any]]:
-    """A ``SELECT`` over the ids for ``INSERT ... SELECT``: an array on Postgres, JSON on SQLite.
+_PG_CREDIT = """
+WITH ids AS (SELECT u FROM unnest(%(ids)s::bigint[]) AS t(u)),
+t AS (
+    INSERT INTO {total} (community_id, kick_user_id, minutes)
+    SELECT %(community)s, u, %(minutes)s FROM ids WHERE true
+    ON CONFLICT (community_id, kick_user_id) DO UPDATE SET minutes = {total}.minutes + excluded.minutes
+    RETURNING kick_user_id, minutes),
+m AS (
+    INSERT INTO {monthly} (community_id, kick_user_id, month, minutes)
+    SELECT %(community)s, u, %(month)s, %(minutes)s FROM ids WHERE true
+    ON CONFLICT (community_id, kick_user_id, month)
+    DO UPDATE SET minutes = {monthly}.minutes + excluded.minutes
+    RETURNING kick_user_id, minutes)
+SELECT (SELECT string_agg(kick_user_id || ':' || minutes, ',') FROM t),
+       (SELECT string_agg(kick_user_id || ':' || minutes, ',') FROM m)
+"""
 
-    ``WHERE true`` is required by SQLite to parse ``INSERT ... SELECT ... ON CONFLICT``.
+# SQLite: no writes inside WITH, so two statements.
+# ``WHERE true`` lets SQLite parse INSERT ... SELECT ... ON CONFLICT.
+_SQLITE_TOTAL = """
+INSERT INTO {total} (community_id, kick_user_id, minutes)
+SELECT %s, value, %s FROM json_each(%s) WHERE true
+ON CONFLICT (community_id, kick_user_id) DO UPDATE SET minutes = {total}.minutes + excluded.minutes
+RETURNING kick_user_id, minutes
+"""
+_SQLITE_MONTHLY = """
+INSERT INTO {monthly} (community_id, kick_user_id, month, minutes)
+SELECT %s, value, %s, %s FROM json_each(%s) WHERE true
+ON CONFLICT (community_id, kick_user_id, month) DO UPDATE SET minutes = {monthly}.minutes + excluded.minutes
+RETURNING kick_user_id, minutes
+"""
+
+
+def _upsert_minutes(*, community_id: int, ids: list[int], minutes: int, month: date) -> tuple[str, str]:
+    """Add ``minutes`` to all-time and month totals of ``ids`` with set-based upserts.
+
+    One statement on Postgres (two on SQLite), whatever the number of viewers. Returns the new
+    values as ``"id:minutes,..."`` (all-time, month) for the rank mirror.
     """
-    if connection.vendor == "postgresql":
-        return "FROM unnest(%s::bigint[]) AS t(u) WHERE true", [ids]
-    return "FROM (SELECT value AS u FROM json_each(%s)) AS t WHERE true", [json.dumps(ids)]
-
-
-def _upsert_minutes(*, community_id: int, ids: list[int], minutes: int, month: date) -> None:
-    """Two set-based upserts (all-time and month): one statement each, whatever the viewer count."""
     qn = connection.ops.quote_name
-    total, monthly = qn(WatchTotal._meta.db_table), qn(WatchMonthly._meta.db_table)
-    source, source_params = _ids_source(ids)
+    tables = {"total": qn(WatchTotal._meta.db_table), "monthly": qn(WatchMonthly._meta.db_table)}
     with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(
+                _PG_CREDIT.format(**tables),
+                {"ids": ids, "community": community_id, "minutes": minutes, "month": month},
+            )
+            total_new, month_new = cur.fetchone()
+            return total_new or "", month_new or ""
+        packed_ids = json.dumps(ids)
+        cur.execute(_SQLITE_TOTAL.format(**tables), [community_id, minutes, packed_ids])
+        total_rows = cur.fetchall()
         cur.execute(
-            f"INSERT INTO {total} (community_id, kick_user_id, minutes) "
-            f"SELECT %s, u, %s {source} "
-            f"ON CONFLICT (community_id, kick_user_id) "
-            f"DO UPDATE SET minutes = {total}.minutes + excluded.minutes",
-            [community_id, minutes, *source_params],
+            _SQLITE_MONTHLY.format(**tables),
+            [community_id, connection.ops.adapt_datefield_value(month), minutes, packed_ids],
         )
-        cur.execute(
-            f"INSERT INTO {monthly} (community_id, kick_user_id, month, minutes) "
-            f"SELECT %s, u, %s, %s {source} "
-            f"ON CONFLICT (community_id, kick_user_id, month) "
-            f"DO UPDATE SET minutes = {monthly}.minutes + excluded.minutes",
-            [community_id, connection.ops.adapt_datefield_value(month), minutes, *source_params],
-        )
+        month_rows = cur.fetchall()
+    return (",".join(f"{u}:{m}" for u, m in total_rows), ",".join(f"{u}:{m}" for u, m in month_rows))
 
 
 def watchtime_credit(
@@ -156,23 +183,19 @@ def watchtime_credit(
                 )
         except IntegrityError:
             return CreditResult(credited=False, reason="duplicate")
-        _upsert_minutes(community_id=community_id, ids=viewers, minutes=minutes, month=month)
-        prev_tick_id = locked.last_tick_id
+        total_new, month_new = _upsert_minutes(
+            community_id=community_id, ids=viewers, minutes=minutes, month=month
+        )
         WatchSettings.objects.filter(pk=locked.pk).update(last_tick_id=tick.pk)
 
     try:
-        in_chain = mirror.mirror_apply(
-            community_id=community_id,
-            tick_id=tick.pk,
-            prev_tick_id=prev_tick_id,
-            month=month,
-            minutes=minutes,
-            ids=viewers,
+        fresh = mirror.mirror_apply(
+            community_id=community_id, month=month, total_pairs=total_new, month_pairs=month_new
         )
     except Exception:  # the mirror is a cache: never fail a committed credit over it
         log.exception("could not update the watchtime mirror of community %s", community_id)
-        in_chain = False
-    if not in_chain:
+        fresh = False
+    if not fresh:
         mirror.mirror_rebuild_soon(community_id=community_id)
     log.info("credited %s minutes to %s viewers in community %s", minutes, len(viewers), community_id)
     return CreditResult(

@@ -125,3 +125,34 @@ def test_leaderboard_and_rank_follow_credits(live: Any) -> None:
     info = rank_of(community_id=live.pk, kick_user_id=2)
     assert (info.rank, info.minutes, info.total_viewers) == (2, 2, 3)
     assert rank_of(community_id=live.pk, kick_user_id=42).rank is None
+
+
+def test_rank_mirror_agrees_with_the_tables_and_rebuilds_when_lost(live: Any) -> None:
+    from kickbot.redis_client import get_redis
+    from watchtime import mirror
+
+    run_ticks(S0, 4, {0: [1, 2, 3], 1: [1, 4], 3: [2, 4]}, community_id=live.pk)
+    from_mirror = [(r.kick_user_id, r.minutes) for r in leaderboard(community_id=live.pk, limit=10)]
+    from_db = [
+        (row.kick_user_id, row.minutes)
+        for row in WatchTotal.objects.filter(community=live).order_by("-minutes", "kick_user_id")
+    ]
+    assert from_mirror == from_db
+    assert get_redis().exists(mirror.meta_key(live.pk))
+
+    get_redis().flushdb()  # Redis lost everything
+    assert [(r.kick_user_id, r.minutes) for r in leaderboard(community_id=live.pk, limit=10)] == from_db
+    assert get_redis().exists(mirror.meta_key(live.pk))  # rebuilt (Celery runs eagerly in tests)
+    assert rank_of(community_id=live.pk, kick_user_id=from_db[-1][0]).rank is not None
+
+
+def test_month_leaderboard_counts_only_that_month(live: Any) -> None:
+    from watchtime.selectors import current_month
+
+    run_ticks(S0, 2, {0: [1, 2]}, community_id=live.pk)
+    with time_machine.travel(S0 + 600, tick=False):
+        month = current_month(community_id=live.pk)
+        this_month = leaderboard(community_id=live.pk, limit=5, month=month)
+        last_month = leaderboard(community_id=live.pk, limit=5, month=month.replace(month=month.month - 1))
+    assert [(r.rank, r.kick_user_id, r.minutes) for r in this_month] == [(1, 1, 2), (1, 2, 2)]
+    assert last_month == []

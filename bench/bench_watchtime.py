@@ -1,0 +1,263 @@
+"""Watchtime: one credit tick for 100k active viewers, and leaderboard/rank reads at 1M viewers.
+
+Scale 1.0 = 1,000,000 all-time totals (500,000 with minutes this month) and 100,000 active
+viewers (95 % already known, 5 % new). Everything lives in a dedicated community created here
+and deleted at the end (rows, Kick users, Redis keys). Runs migrations first.
+
+* ``watchtime_credit_100k_s``: median of 3 real ticks of ``watchtime_credit`` (Redis read of the
+  activity set, the tick row, the two set-based upserts, the Redis mirror update). Baseline: the
+  per-viewer ORM loop (select + update/insert, all-time and month) timed on a sample of the same
+  viewers in the same run and extrapolated linearly (it is linear: one pair of queries per row).
+* ``leaderboard_top25_p95_ms``: ``leaderboard(limit=25)`` through the selector (names included).
+* ``leaderboard_rank_p95_ms``: ``rank_of`` for random viewers through the selector. Baseline: the
+  plain ``count(*) WHERE minutes > mine`` with an index on (community, minutes) built for it.
+
+Strategy and indexes: see ``watchtime.mirror`` and ``watchtime.selectors``.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+SLUG = "bench-watchtime"
+ID_BASE = 9_000_000_000  # Kick ids far above real ones
+
+
+def _p95_ms(fn: Callable[[], Any], n: int) -> float:
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    samples.sort()
+    return round(samples[int(len(samples) * 0.95) - 1], 3)
+
+
+def _ensure_redis() -> Any:
+    if not settings.EMBEDDED_REDIS:
+        return None
+    from kickbot import embedded_redis
+
+    return embedded_redis.start_background(settings.EMBEDDED_REDIS_SOCKET)
+
+
+def _cleanup(community_id: int | None, n_ids: int) -> None:
+    from kickbot.models import Community
+    from kickbot.redis_client import get_redis, key
+
+    if community_id is None:
+        row = Community.objects.filter(kick_channel_slug=SLUG).first()
+        community_id = row.pk if row else None
+    with connection.cursor() as cur:
+        if community_id is not None:
+            for table in (
+                "watchtotal",
+                "watchmonthly",
+                "watchtick",
+                "watchsettings",
+                "appliedrole",
+                "watchrole",
+            ):
+                cur.execute(f"DELETE FROM watchtime_{table} WHERE community_id = %s", [community_id])
+            # Raw: the ORM's cascade would load every row (and touch other apps' tables).
+            cur.execute("DELETE FROM kickbot_community WHERE id = %s", [community_id])
+        cur.execute(
+            "DELETE FROM accounts_kickuser WHERE user_id >= %s AND user_id < %s",
+            [ID_BASE, ID_BASE + 10 * n_ids],
+        )
+    if community_id is not None:
+        r = get_redis()
+        keys = [*r.scan_iter(match=key("wt", community_id, "*")), key("activity", community_id)]
+        r.delete(*keys)
+
+
+def _load_rows(community_id: int, n_totals: int, month: Any) -> None:
+    """1M totals with a long-tailed distribution of minutes, half of them active this month."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            gen = "generate_series(1, %s) AS g(x)"
+            rnd = "random()"
+            cur.execute(
+                "INSERT INTO accounts_kickuser (user_id, username, slug, updated_at) "
+                f"SELECT %s + x, 'viewer' || x, '', now() FROM {gen}",
+                [ID_BASE, n_totals],
+            )
+            cur.execute(
+                "INSERT INTO watchtime_watchtotal (community_id, kick_user_id, minutes) "
+                f"SELECT %s, %s + x, floor(power({rnd}, 4) * 60000)::int + 1 FROM {gen}",
+                [community_id, ID_BASE, n_totals],
+            )
+            cur.execute(
+                "INSERT INTO watchtime_watchmonthly (community_id, kick_user_id, month, minutes) "
+                f"SELECT %s, %s + x, %s, floor(power({rnd}, 4) * 3000)::int + 1 FROM {gen} WHERE x %% 2 = 0",
+                [community_id, ID_BASE, month, n_totals],
+            )
+        else:
+            rng = random.Random(5)
+            now = timezone.now()
+            cur.executemany(
+                "INSERT INTO accounts_kickuser (user_id, username, slug, updated_at) VALUES (%s, %s, '', %s)",
+                [(ID_BASE + x, f"viewer{x}", now) for x in range(1, n_totals + 1)],
+            )
+            cur.executemany(
+                "INSERT INTO watchtime_watchtotal (community_id, kick_user_id, minutes) VALUES (%s, %s, %s)",
+                [
+                    (community_id, ID_BASE + x, int(rng.random() ** 4 * 60000) + 1)
+                    for x in range(1, n_totals + 1)
+                ],
+            )
+            cur.executemany(
+                "INSERT INTO watchtime_watchmonthly (community_id, kick_user_id, month, minutes) "
+                "VALUES (%s, %s, %s, %s)",
+                [
+                    (community_id, ID_BASE + x, month.isoformat(), int(rng.random() ** 4 * 3000) + 1)
+                    for x in range(2, n_totals + 1, 2)
+                ],
+            )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            for table in ("watchtime_watchtotal", "watchtime_watchmonthly", "accounts_kickuser"):
+                cur.execute(f"VACUUM ANALYZE {table}")
+
+
+def _naive_credit(community_id: int, ids: list[int], minutes: int, month: Any) -> None:
+    """What LESSONS 17 describes: per viewer, select then update (or insert), twice."""
+    from watchtime.models import WatchMonthly, WatchTotal
+
+    with transaction.atomic():
+        for uid in ids:
+            row = WatchTotal.objects.filter(community_id=community_id, kick_user_id=uid).first()
+            if row is None:
+                WatchTotal.objects.create(community_id=community_id, kick_user_id=uid, minutes=minutes)
+            else:
+                row.minutes += minutes
+                row.save(update_fields=["minutes"])
+            mrow = WatchMonthly.objects.filter(
+                community_id=community_id, kick_user_id=uid, month=month
+            ).first()
+            if mrow is None:
+                WatchMonthly.objects.create(
+                    community_id=community_id, kick_user_id=uid, month=month, minutes=minutes
+                )
+            else:
+                mrow.minutes += minutes
+                mrow.save(update_fields=["minutes"])
+
+
+def run(scale: float) -> dict[str, dict[str, Any]]:
+    from kickbot.models import Community
+    from kickbot.redis_client import get_redis
+    from watchtime.activity import activity_key
+    from watchtime.mirror import mirror_rebuild
+    from watchtime.selectors import leaderboard, rank_of
+    from watchtime.services import community_month, watchtime_credit
+    from watchtime.tasks import tick_bucket
+
+    call_command("migrate", verbosity=0)
+    redis_proc = _ensure_redis()
+    n_totals = max(int(1_000_000 * scale), 1000)
+    n_active = max(int(100_000 * scale), 100)
+    rng = random.Random(11)
+    _cleanup(None, n_totals)
+    community = Community.objects.create(name="bench", kick_channel_slug=SLUG, is_live=True)
+    cid = community.pk
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        month = community_month(community=community, when=timezone.now())
+        t0 = time.perf_counter()
+        _load_rows(cid, n_totals, month)
+        print(f"   loaded {n_totals} totals in {time.perf_counter() - t0:.1f} s", flush=True)
+        t0 = time.perf_counter()
+        mirror_rebuild(community_id=cid)
+        rebuild_s = time.perf_counter() - t0
+
+        # --- credit ------------------------------------------------------------------------
+        r = get_redis()
+        known = rng.sample(range(1, n_totals + 1), n_active - n_active // 20)
+        new = range(n_totals + 1, n_totals + 1 + n_active // 20)
+        active = [ID_BASE + x for x in (*known, *new)]
+        now = time.time()
+        for i in range(0, len(active), 10_000):
+            r.zadd(activity_key(cid), {str(uid): now - rng.random() * 60 for uid in active[i : i + 10_000]})
+        timings = []
+        for k in range(3):
+            bucket, _ = tick_bucket(now - 60 * (k + 1), 60)
+            t0 = time.perf_counter()
+            result = watchtime_credit(community_id=cid, bucket=bucket, minutes=1, now=now)
+            timings.append(time.perf_counter() - t0)
+            assert result.credited and result.viewers == n_active, result
+        credit_s = statistics.median(timings)
+
+        sample = active[: max(n_active // 20, 200)]  # 5,000 at scale 1
+        t0 = time.perf_counter()
+        _naive_credit(cid, sample, 1, month)
+        naive_s = (time.perf_counter() - t0) * (n_active / len(sample))
+        results["watchtime_credit_100k_s"] = {
+            "value": round(credit_s, 3),
+            "unit": "s",
+            "baseline": round(naive_s, 3),
+            "ratio": round(naive_s / credit_s, 1),
+            "viewers": n_active,
+            "totals": n_totals,
+            "runs_s": [round(t, 3) for t in timings],
+            "baseline_measured_on": len(sample),
+        }
+        results["watchtime_mirror_rebuild_1m_s"] = {
+            "value": round(rebuild_s, 3),
+            "unit": "s",
+            "rows": n_totals,
+        }
+
+        # --- reads ---------------------------------------------------------------------------
+        mirror_rebuild(community_id=cid)  # the naive loop bypassed the mirror
+        assert len(leaderboard(community_id=cid, limit=25)) == 25
+        top_ms = _p95_ms(lambda: leaderboard(community_id=cid, limit=25), 300)
+        ids = [ID_BASE + rng.randint(1, n_totals) for _ in range(400)]
+        it = iter(ids)
+        rank_ms = _p95_ms(lambda: rank_of(community_id=cid, kick_user_id=next(it)), 400)
+
+        with connection.cursor() as cur:
+            cur.execute("CREATE INDEX bench_wt_minutes ON watchtime_watchtotal (community_id, minutes)")
+            if connection.vendor == "postgresql":
+                cur.execute("ANALYZE watchtime_watchtotal")
+        try:
+            mins = dict(
+                zip(ids, [rank_of(community_id=cid, kick_user_id=i).minutes for i in ids[:50]], strict=False)
+            )
+            it2 = iter(list(mins.items()) * 4)
+
+            def naive_rank() -> None:
+                _uid, mine = next(it2)
+                with connection.cursor() as cur:
+                    cur.execute(
+                        "SELECT count(*) FROM watchtime_watchtotal WHERE community_id = %s AND minutes > %s",
+                        [cid, mine],
+                    )
+                    cur.fetchone()
+
+            naive_rank_ms = _p95_ms(naive_rank, 200)
+        finally:
+            with connection.cursor() as cur:
+                cur.execute("DROP INDEX bench_wt_minutes")
+        results["leaderboard_top25_p95_ms"] = {"value": top_ms, "unit": "ms", "viewers": n_totals}
+        results["leaderboard_rank_p95_ms"] = {
+            "value": rank_ms,
+            "unit": "ms",
+            "baseline": naive_rank_ms,
+            "ratio": round(naive_rank_ms / rank_ms, 1),
+            "viewers": n_totals,
+        }
+    finally:
+        _cleanup(cid, n_totals)
+        if redis_proc is not None:
+            redis_proc.terminate()
+    return results
