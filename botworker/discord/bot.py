@@ -75,6 +75,7 @@ class KickbotBot(commands.Bot):
         await self.load_extension("botworker.discord.cogs.raffle")
         await self.load_extension("botworker.discord.cogs.gtb")  # with its persistent GTB panel view
         await self.load_extension("botworker.discord.cogs.admin")
+        await self.load_extension("botworker.discord.cogs.watchtime")
         # Persistent views: buttons on messages posted before a restart keep working.
         self.add_view(LinkPanelView())
         if self.sync_commands:
