@@ -323,11 +323,14 @@ def slot_request_create(
         raise NotAllowed("You can't request slots here.")
     if not settings.requests_open:
         raise NotAllowed("Slot requests are closed right now.")
+    too_long = InvalidInput(f"That request is too long (max {settings.max_length} characters).")
+    if len(text) > 4 * settings.max_length:
+        raise too_long  # before any work on it: chat lines are short, this is junk
     text = clean_request_text(text)
+    if len(text) > settings.max_length:
+        raise too_long
     if not normalise(text):
         raise InvalidInput(f"Which slot? Use {prefix}sr <slot name>.")
-    if len(text) > settings.max_length:
-        raise InvalidInput(f"That request is too long (max {settings.max_length} characters).")
     # Matching only reads: done before the lock so the locked section stays short.
     match: MatchResult = slot_match(community_id=community_id, text=text)
     now = timezone.now()

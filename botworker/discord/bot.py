@@ -72,6 +72,7 @@ class KickbotBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.add_cog(LinkingCog(self))
+        await self.load_extension("botworker.discord.cogs.slots")  # with its persistent slot panel view
         await self.load_extension("botworker.discord.cogs.raffle")
         await self.load_extension("botworker.discord.cogs.gtb")  # with its persistent GTB panel view
         await self.load_extension("botworker.discord.cogs.admin")

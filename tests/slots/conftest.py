@@ -26,3 +26,10 @@ def _fresh_name_cache() -> None:
 def catalogue(db: Any) -> None:
     result = slots_import(rows=load("catalogue.json"), source="json")
     assert result.created == 70
+
+
+@pytest.fixture
+def guild(community: Any) -> Any:
+    from tests.fakes.discord import MockGuild
+
+    return MockGuild(id=community.discord_guild_id, name="Streamer's server")
