@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 
 class RedactSecretsFilter(logging.Filter):
     """Replace configured secret values with ``***`` in every record (message and args)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from django.conf import settings
-
-        secrets = getattr(settings, "SECRET_VALUES", [])
+        try:
+            secrets = getattr(settings, "SECRET_VALUES", [])
+        except Exception:  # settings unavailable (interpreter shutdown): nothing to redact with
+            return True
         if not secrets:
             return True
         message = record.getMessage()
