@@ -17,7 +17,10 @@ class RedactSecretsFilter(logging.Filter):
             return True
         if not secrets:
             return True
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a bad format string: logging itself reports it later
+            return True
         redacted = message
         for value in secrets:
             if value in redacted:
