@@ -24,7 +24,7 @@ from botworker.outbox import outbox_enqueue
 from gtb import embeds
 from gtb.models import GtbGuess, GtbPanel, GtbSession
 from gtb.parsing import format_cents, max_amount_cents
-from gtb.selectors import SessionView, gtb_session_view
+from gtb.selectors import SessionView, gtb_session_current, gtb_session_view
 from kickbot.errors import InvalidInput
 from kickbot.live import live_publish
 from kickbot.models import Community
@@ -85,8 +85,6 @@ def _panel_refresh(*, community: Community, session_id: int | None, throttle: bo
     panel = GtbPanel.objects.filter(community=community).first()
     if panel is None:
         return
-    from gtb.selectors import gtb_session_current
-
     state = gtb_session_current(community_id=community.pk)
     payload = {
         "content": None,
