@@ -5,10 +5,10 @@ of 100k rows fast), and even with an index a rank is a ``count(*)`` over every h
 at 1M). In a sorted set, top-N is ``ZREVRANGE`` and a rank is ``ZCOUNT (score +inf`` — both
 O(log N). The database stays the truth:
 
-* ``watchtime_credit`` gets the new totals back from its upsert (``RETURNING``) and, after
-  commit, writes them with one ``EVAL`` (batched ``ZADD GT``). Values are absolute and minutes
-  only grow, so a repeated or out-of-order write changes nothing and a lost one is repaired
-  by the viewer's next credit (or the daily rebuild).
+* ``watchtime_credit`` gets the new totals back from its upsert (``RETURNING``);
+  ``watchtime_mirror_update`` writes them after commit with scripts of batched ``ZADD GT``.
+  Values are absolute and minutes only grow, so a repeated or out-of-order write changes
+  nothing and a lost one is repaired by the viewer's next credit (or the daily rebuild).
 * The mirror is valid while ``wt:<community>:meta`` exists (written by a rebuild, with the month
   the rebuild loaded). Without it the selectors answer from the database and schedule
   ``mirror_rebuild``, which copies the tables under the community's ``WatchSettings`` row lock

@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,10 @@ class CreditResult:
     viewers: int = 0
     minutes: int = 0
     tick_id: int | None = None
+    month: date | None = None
+    # New totals as "id:minutes,..." (all-time, month) for the rank mirror.
+    total_pairs: str = field(default="", repr=False)
+    month_pairs: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ def watchtime_credit(
     Idempotency key: ``WatchTick(community, bucket)``, inserted in the same transaction as the
     two upserts, so a repeated or late tick for the bucket credits nothing. The community's
     ``WatchSettings`` row is locked for the transaction (ticks of one community run one at a time).
+    Then call :func:`watchtime_mirror_update` with the result (the tick task does).
     """
     if minutes <= 0:
         raise ValueError("minutes must be positive")
@@ -188,19 +193,39 @@ def watchtime_credit(
         )
         WatchSettings.objects.filter(pk=locked.pk).update(last_tick_id=tick.pk)
 
+    log.info("credited %s minutes to %s viewers in community %s", minutes, len(viewers), community_id)
+    return CreditResult(
+        credited=True,
+        reason="credited",
+        viewers=len(viewers),
+        minutes=minutes,
+        tick_id=tick.pk,
+        month=month,
+        total_pairs=total_new,
+        month_pairs=month_new,
+    )
+
+
+def watchtime_mirror_update(*, community_id: int, result: CreditResult) -> bool:
+    """After a credit commits: write the new totals into the rank mirror (a cache, never fatal).
+
+    Schedules a rebuild when the mirror is stale or the write fails. Returns whether it was written.
+    """
+    if not result.credited or result.month is None:
+        return False
     try:
         fresh = mirror.mirror_apply(
-            community_id=community_id, month=month, total_pairs=total_new, month_pairs=month_new
+            community_id=community_id,
+            month=result.month,
+            total_pairs=result.total_pairs,
+            month_pairs=result.month_pairs,
         )
-    except Exception:  # the mirror is a cache: never fail a committed credit over it
+    except Exception:
         log.exception("could not update the watchtime mirror of community %s", community_id)
         fresh = False
     if not fresh:
         mirror.mirror_rebuild_soon(community_id=community_id)
-    log.info("credited %s minutes to %s viewers in community %s", minutes, len(viewers), community_id)
-    return CreditResult(
-        credited=True, reason="credited", viewers=len(viewers), minutes=minutes, tick_id=tick.pk
-    )
+    return fresh
 
 
 # --- settings ----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def tick_bucket(now: float, interval: int) -> tuple[datetime, int]:
 def watchtime_tick() -> int:
     """Credit the current bucket in every community; returns how many were credited."""
     from kickbot.models import Community
-    from watchtime.services import watchtime_credit
+    from watchtime.services import watchtime_credit, watchtime_mirror_update
 
     bucket, minutes = tick_bucket(time.time(), settings.WATCH_INTERVAL_SECONDS)
     if minutes <= 0:
@@ -37,7 +37,10 @@ def watchtime_tick() -> int:
     ids = Community.objects.exclude(watch_settings__tracking_enabled=False).values_list("pk", flat=True)
     for community_id in ids:
         try:
-            credited += watchtime_credit(community_id=community_id, bucket=bucket, minutes=minutes).credited
+            result = watchtime_credit(community_id=community_id, bucket=bucket, minutes=minutes)
+            # After commit, outside the transaction: the rank mirror is a cache of the tables.
+            watchtime_mirror_update(community_id=community_id, result=result)
+            credited += result.credited
         except Exception:  # one community's failure must not stop the others
             log.exception("watchtime credit failed for community %s", community_id)
     return credited
