@@ -156,3 +156,12 @@ def test_month_leaderboard_counts_only_that_month(live: Any) -> None:
         last_month = leaderboard(community_id=live.pk, limit=5, month=month.replace(month=month.month - 1))
     assert [(r.rank, r.kick_user_id, r.minutes) for r in this_month] == [(1, 1, 2), (1, 2, 2)]
     assert last_month == []
+
+
+def test_tick_bucket_is_the_clock_floor_and_whole_minutes() -> None:
+    from watchtime.tasks import tick_bucket
+
+    assert tick_bucket(S0 + 59.9, 60) == (T0, 1)
+    assert tick_bucket(S0 + 300, 300)[1] == 5
+    # 30 s intervals credit 0 and 1 minute by turns: a minute per minute, never a fraction.
+    assert [tick_bucket(S0 + 30 * i, 30)[1] for i in range(4)] == [0, 1, 0, 1]
