@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max
 
 from slots.matching import CANDIDATES, Candidate, best_match, name_cache, normalise
@@ -95,16 +95,31 @@ def _catalogue_version() -> tuple[int, datetime | None, int | None]:
     return row["n"], row["last"], row["top"]
 
 
+# Index-level cut-offs for the trigram operators, above pg_trgm's defaults (0.3 / 0.6): far fewer
+# rows reach the heap recheck, and anything below them would lose in best_match anyway.
+TRGM_SIMILARITY = "0.4"
+TRGM_WORD_SIMILARITY = "0.7"
+_TRGM_SQL = (
+    # Three index scans (GIN gin_trgm_ops, migration 0002), each bounded; an OR of the three
+    # operators makes the planner fall back to a sequential scan that runs them on every row.
+    "(SELECT id, name_norm, aliases_norm FROM slots_slot WHERE name_norm %% %s "
+    " ORDER BY similarity(name_norm, %s) DESC, id LIMIT %s) "
+    "UNION (SELECT id, name_norm, aliases_norm FROM slots_slot WHERE name_norm %%> %s "
+    " ORDER BY word_similarity(%s, name_norm) DESC, id LIMIT %s) "
+    "UNION (SELECT id, name_norm, aliases_norm FROM slots_slot WHERE aliases_norm %%> %s "
+    " ORDER BY word_similarity(%s, aliases_norm) DESC, id LIMIT %s)"
+)
+
+
 def _candidates_postgres(query: str) -> list[Candidate]:
-    # The operators use the GIN trigram indexes (migration 0002); similarity() only ranks the hits.
-    sql = (
-        "SELECT id, name_norm, aliases_norm FROM slots_slot "
-        "WHERE name_norm %% %s OR name_norm %%> %s OR aliases_norm %%> %s "
-        "ORDER BY GREATEST(similarity(name_norm, %s), word_similarity(%s, name_norm), "
-        "word_similarity(%s, aliases_norm)) DESC, id LIMIT %s"
-    )
-    with connection.cursor() as cur:
-        cur.execute(sql, [query, query, query, query, query, query, CANDIDATES])
+    with transaction.atomic(), connection.cursor() as cur:
+        # Local to this transaction: pooled connections keep their defaults.
+        cur.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true), "
+            "set_config('pg_trgm.word_similarity_threshold', %s, true)",
+            [TRGM_SIMILARITY, TRGM_WORD_SIMILARITY],
+        )
+        cur.execute(_TRGM_SQL, [query, query, CANDIDATES] * 3)
         rows = cur.fetchall()
     return [Candidate(slot_id=r[0], name_norm=r[1], alias_norms=_split_aliases(r[2])) for r in rows]
 

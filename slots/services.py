@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -35,6 +35,7 @@ from slots.selectors import MatchResult, SlotInfo, slot_info, slot_match, slot_q
 log = logging.getLogger(__name__)
 
 IMPORT_BATCH = 500
+ANALYZE_AFTER = 500  # new rows in one import that make fresh planner statistics worth it
 MAX_PROBLEMS = 20
 _UPDATE_FIELDS = [
     "name",
@@ -80,6 +81,11 @@ def _row_values(row: SlotRow, source: str) -> dict[str, Any]:
         "name_norm": row.name_norm,
         "aliases_norm": row.aliases_norm,
     }
+
+
+def _analyze_catalogue() -> None:
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE slots_slot")
 
 
 def slots_import(
@@ -159,6 +165,10 @@ def slots_import(
                 progress(done, total)
         if result.created or result.updated:
             transaction.on_commit(name_cache.invalidate)
+            if result.created > ANALYZE_AFTER and connection.vendor == "postgresql":
+                # Fresh statistics, or the planner keeps costing the table as small and skips the
+                # trigram indexes for a sequential scan until autovacuum gets to it.
+                transaction.on_commit(_analyze_catalogue)
             audit_record(
                 action="slots.import",
                 actor_label="system",
