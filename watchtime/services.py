@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -123,9 +124,11 @@ def _upsert_minutes(*, community_id: int, ids: list[int], minutes: int, month: d
     tables = {"total": qn(WatchTotal._meta.db_table), "monthly": qn(WatchMonthly._meta.db_table)}
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
+            # An array literal: psycopg adapting a 100k-item list costs ~50 ms more than this join.
+            literal = "{" + ",".join(map(str, ids)) + "}"
             cur.execute(
                 _PG_CREDIT.format(**tables),
-                {"ids": ids, "community": community_id, "minutes": minutes, "month": month},
+                {"ids": literal, "community": community_id, "minutes": minutes, "month": month},
             )
             total_new, month_new = cur.fetchone()
             return total_new or "", month_new or ""
@@ -164,10 +167,14 @@ def watchtime_credit(
     if not (community.is_live or settings.count_offline_chat):
         return CreditResult(credited=False, reason="offline")
     ref = time.time() if now is None else now
-    chatters = distinct_chatters(community_id=community_id, since_ts=ref - CHATTER_WINDOW_S, until_ts=ref)
+    # No upper bound: a line stamped slightly ahead of this worker's clock still counts.
+    since = ref - CHATTER_WINDOW_S
+    chatters = distinct_chatters(community_id=community_id, since_ts=since, until_ts=math.inf)
     if chatters < settings.min_active_chatters:
         return CreditResult(credited=False, reason="quiet")
-    viewers = active_viewers(community_id=community_id, since_ts=ref - settings.active_window_s, until_ts=ref)
+    viewers = active_viewers(
+        community_id=community_id, since_ts=ref - settings.active_window_s, until_ts=math.inf
+    )
     if community.kick_bot_user_id is not None:  # filtered upstream too; never credit the bot
         viewers = [v for v in viewers if v != community.kick_bot_user_id]
     if not viewers:
