@@ -29,6 +29,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from kickbot.redis_client import get_redis, key
 
@@ -123,9 +124,13 @@ def mirror_apply(*, community_id: int, month: date, total_pairs: str, month_pair
 def mirror_top(*, community_id: int, limit: int, month: date | None) -> list[tuple[int, int]] | None:
     """``[(kick_user_id, minutes)]`` best first, or None when the mirror cannot answer."""
     zset = total_key(community_id) if month is None else month_key(community_id, month)
-    ok, flat = _script(_TOP)(
-        keys=[meta_key(community_id), zset], args=["" if month is None else month_label(month), limit]
-    )
+    try:
+        ok, flat = _script(_TOP)(
+            keys=[meta_key(community_id), zset], args=["" if month is None else month_label(month), limit]
+        )
+    except RedisError:  # Redis down: the caller answers from the database
+        log.warning("watchtime mirror unavailable for community %s", community_id)
+        return None
     if not ok:
         return None
     return [(int(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat), 2)]
@@ -134,9 +139,13 @@ def mirror_top(*, community_id: int, limit: int, month: date | None) -> list[tup
 def mirror_rank(*, community_id: int, kick_user_id: int, month: date | None) -> tuple[int, int, int] | None:
     """``(minutes, viewers above, total viewers)``; minutes 0 when unranked; None when stale."""
     zset = total_key(community_id) if month is None else month_key(community_id, month)
-    ok, score, card, above = _script(_RANK)(
-        keys=[meta_key(community_id), zset], args=["" if month is None else month_label(month), kick_user_id]
-    )
+    try:
+        label = "" if month is None else month_label(month)
+        keys = [meta_key(community_id), zset]
+        ok, score, card, above = _script(_RANK)(keys=keys, args=[label, kick_user_id])
+    except RedisError:
+        log.warning("watchtime mirror unavailable for community %s", community_id)
+        return None
     if not ok:
         return None
     if not score:
@@ -146,10 +155,14 @@ def mirror_rank(*, community_id: int, kick_user_id: int, month: date | None) -> 
 
 def mirror_rebuild_soon(*, community_id: int) -> None:
     """Schedule one rebuild (at most one queued per community per two minutes)."""
-    if get_redis().set(key("wt", community_id, "rebuilding"), 1, nx=True, ex=120):
+    try:
+        if not get_redis().set(key("wt", community_id, "rebuilding"), 1, nx=True, ex=120):
+            return
         from watchtime.tasks import watchtime_mirror_rebuild
 
         watchtime_mirror_rebuild.delay(community_id)
+    except Exception:  # Redis or the broker down: the daily rebuild catches up
+        log.warning("could not schedule a watchtime mirror rebuild for community %s", community_id)
 
 
 def _load(pipe_target: str, rows: Any) -> int:

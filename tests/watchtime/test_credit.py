@@ -165,3 +165,19 @@ def test_tick_bucket_is_the_clock_floor_and_whole_minutes() -> None:
     assert tick_bucket(S0 + 300, 300)[1] == 5
     # 30 s intervals credit 0 and 1 minute by turns: a minute per minute, never a fraction.
     assert [tick_bucket(S0 + 30 * i, 30)[1] for i in range(4)] == [0, 1, 0, 1]
+
+
+def test_leaderboard_answers_from_the_tables_when_redis_is_down(live: Any, monkeypatch: Any) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from watchtime import mirror
+
+    WatchTotal.objects.create(community=live, kick_user_id=5, minutes=10)
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise RedisConnectionError("down")
+
+    monkeypatch.setattr(mirror, "_script", lambda source: down)
+    monkeypatch.setattr(mirror, "get_redis", down)
+    assert [(r.kick_user_id, r.minutes) for r in leaderboard(community_id=live.pk, limit=3)] == [(5, 10)]
+    assert rank_of(community_id=live.pk, kick_user_id=5).rank == 1
