@@ -377,6 +377,9 @@ def link_remove(*, community_id: int, discord_user_id: int) -> str | None:
     username = link.kick_user.username
     kick_user_id = link.kick_user_id
     link.delete()
+    from watchtime.services import roles_revoke_for  # watchtime depends on accounts, not back
+
+    roles_revoke_for(community_id=community_id, discord_user_id=discord_user_id)
     audit_record(
         action="link.removed",
         community=community,

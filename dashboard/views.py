@@ -86,7 +86,7 @@ def health(request: HttpRequest) -> HttpResponse:
         request,
         "dashboard/health.html",
         {
-            "report": health_report(),
+            "report": health_report(detail=True),
             "integrations": integrations_state(),
             "kick_token": kick_token_state(community_id=community.pk) if community else None,
             "kick_subs": subscriptions_state(community_id=community.pk) if community else None,

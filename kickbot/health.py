@@ -39,8 +39,11 @@ def _check_redis() -> dict[str, Any]:
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
-def health_report() -> dict[str, Any]:
-    """Database, Redis and process heartbeats. ``ok`` needs only the database and Redis."""
+def health_report(*, detail: bool = False) -> dict[str, Any]:
+    """Database, Redis, process heartbeats and Kick ingestion. ``ok`` needs only the database and Redis.
+
+    The public /healthz gets ingestion as totals only; ``detail`` (dashboard) lists it per channel.
+    """
     database = _check_database()
     redis_state = _check_redis()
     processes: dict[str, Any] = {}
@@ -57,6 +60,8 @@ def health_report() -> dict[str, Any]:
     if redis_state["ok"] and database["ok"]:
         try:
             kick = _kick_ingest()
+            if not detail:
+                kick = _summary(kick)
         except Exception as exc:
             log.warning("ingest state read failed: %s", type(exc).__name__)
     return {
@@ -65,6 +70,16 @@ def health_report() -> dict[str, Any]:
         "redis": redis_state,
         "processes": processes,
         "kick": kick,
+    }
+
+
+def _summary(per_channel: dict[str, Any]) -> dict[str, Any]:
+    lags = [c["lag_p95_ms"] for c in per_channel.values() if c["lag_p95_ms"] is not None]
+    return {
+        "channels": len(per_channel),
+        "ingesting": sum(1 for c in per_channel.values() if c["ingesting"]),
+        "connected": sum(1 for c in per_channel.values() if c["connected"]),
+        "lag_p95_ms_max": max(lags) if lags else None,
     }
 
 

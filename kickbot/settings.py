@@ -255,6 +255,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": ROLE_UPDATE_INTERVAL_SECONDS,
     },
     "watchtime-mirror-rebuild": {"task": "watchtime.tasks.watchtime_mirror_rebuild_all", "schedule": 86400},
+    "slots-catalogue-refresh": {"task": "slots.tasks.catalogue_refresh", "schedule": 86400},
 }
 
 # --- integrations ------------------------------------------------------------------------
@@ -296,6 +297,14 @@ DRAND_URLS = [
     ).split(",")
     if u.strip()
 ]
+
+# --- feature defaults ----------------------------------------------------------------------
+GTB_MAX_AMOUNT_CENTS = _int("GTB_MAX_AMOUNT_CENTS", 100_000_000 * 100, minimum=100, maximum=10**15)
+# Remote slot catalogues, "<format>=https://..." comma-separated (off by default).
+SLOTS_CATALOGUE_SOURCES = [
+    s.strip() for s in env.str("SLOTS_CATALOGUE_SOURCES", default="").split(",") if s.strip()
+]
+SLOTS_SHUFFLE_IMAGE_BASE_URL = env.str("SLOTS_SHUFFLE_IMAGE_BASE_URL", default="").strip().rstrip("/")
 
 # Values that must never appear in a log line (see kickbot.logging.RedactSecretsFilter).
 SECRET_VALUES = [

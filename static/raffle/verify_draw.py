@@ -160,7 +160,7 @@ def verify(proof):
                 "was NOT verified; compare the round with https://api.drand.sh",
             )
         else:
-            if drand.get("chain") != "quicknet" or not is_int(drand_round) or drand_round < 1:
+            if drand.get("chain") != "quicknet" or not is_int(drand_round) or int(drand_round or 0) < 1:
                 add("beacon_signature_bls", False, f"expected chain quicknet and a round, got {drand!r}")
             else:
                 try:

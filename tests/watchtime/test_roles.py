@@ -217,3 +217,16 @@ def test_every_role_write_is_audited(community: Any) -> None:
         ("watchtime.role_disable", "discord:1"),
         ("watchtime.role_remove", "discord:1"),
     ]
+
+
+def test_unlink_service_takes_the_watchtime_roles_off(ladder: Any) -> None:
+    from accounts.services import link_remove
+
+    roles_sync(community_id=ladder.pk)
+    OutboxMessage.objects.all().delete()
+    assert link_remove(community_id=ladder.pk, discord_user_id=ALICE) is not None
+    assert [o for o in outbox() if o[0] == "discord_role_remove"] == [
+        ("discord_role_remove", ALICE, BRONZE),
+        ("discord_role_remove", ALICE, SILVER),
+    ]
+    assert not AppliedRole.objects.filter(discord_user_id=ALICE).exists()

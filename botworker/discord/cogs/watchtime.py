@@ -107,8 +107,11 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
 
-    async def cog_load(self) -> None:
-        self.daily_reconcile.start()
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        # Started once the gateway is up (not at load: a bot that never logs in has no guilds).
+        if not self.daily_reconcile.is_running():
+            self.daily_reconcile.start()
 
     async def cog_unload(self) -> None:
         self.daily_reconcile.cancel()
