@@ -14,6 +14,8 @@ from kickbot import embedded_redis
 from kickbot.redis_client import get_redis, reset_clients
 from tests.factories import CommunityFactory, UserFactory
 
+pytest_plugins = ["tests.fakes.kick_fixtures"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _redis_server() -> Iterator[None]:

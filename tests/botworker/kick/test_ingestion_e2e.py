@@ -4,107 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.utils import timezone
 
 from botworker.kick.component import KickIngestion, _config
 from botworker.kick.webhook_queue import webhook_enqueue
 from botworker.models import OutboxMessage
-from kickbot import kick
-from kickbot.integrations.kick import TokenSet
 from kickbot.models import Community
 from kickbot.redis_client import get_async_redis, get_redis, key
 from kickbot.selectors import kick_communities
-from tests.factories import CommunityFactory
 from tests.fakes.kick_api import FakeKick
+from tests.fakes.kick_chat import CHANNEL, CHATROOM, chat_frame, chat_webhook, until
 from tests.fakes.kick_pusher import FakePusherServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-CHATROOM, CHANNEL, BROADCASTER = 2915314, 2930000, 777
-
-
-def chat_frame(
-    mid: str, sender_id: int, username: str, content: str, *, when: datetime | None = None
-) -> dict[str, Any]:
-    created = (when or datetime.now(UTC)).isoformat(timespec="seconds")
-    return {
-        "event": "App\\Events\\ChatMessageEvent",
-        "channel": f"chatrooms.{CHATROOM}.v2",
-        "data": {
-            "id": mid,
-            "chatroom_id": CHATROOM,
-            "content": content,
-            "type": "message",
-            "created_at": created,
-            "sender": {
-                "id": sender_id,
-                "username": username,
-                "slug": username.lower(),
-                "identity": {"badges": []},
-            },
-        },
-    }
-
-
-def chat_webhook(mid: str, sender_id: int, username: str, content: str, *, when: datetime) -> bytes:
-    return json.dumps(
-        {
-            "message_id": mid,
-            "broadcaster": {"user_id": BROADCASTER, "username": "streamer", "channel_slug": "streamer"},
-            "sender": {
-                "user_id": sender_id,
-                "username": username,
-                "channel_slug": username.lower(),
-                "identity": {"badges": []},
-            },
-            "content": content,
-            "emotes": [],
-            "created_at": when.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        }
-    ).encode()
-
-
-async def until(predicate: Callable[[], Any], within_s: float = 10.0) -> None:
-    async with asyncio.timeout(within_s):
-        while not await predicate() if asyncio.iscoroutinefunction(predicate) else not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeKick:
-    f = FakeKick()
-    monkeypatch.setattr(kick, "async_http_client_factory", f.async_client)
-    monkeypatch.setattr(kick, "http_client_factory", f.client)
-    return f
-
-
-@pytest.fixture
-def streamer(fake: FakeKick) -> Community:
-    community = CommunityFactory(
-        kick_chatroom_id=CHATROOM, kick_channel_id=CHANNEL, kick_broadcaster_user_id=BROADCASTER
-    )
-    tokens = fake.issue_tokens()
-    kick.kick_token_save(
-        community=community,
-        tokens=TokenSet(
-            tokens["access_token"],
-            tokens["refresh_token"],
-            timezone.now() + timedelta(hours=1),
-            tokens["scope"],
-            "Bearer",
-        ),
-        kick_user_id=fake.user_id,
-        kick_username=fake.username,
-        actor=None,
-    )
-    community.refresh_from_db()
-    return community
 
 
 @pytest.fixture
