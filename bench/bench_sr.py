@@ -141,6 +141,6 @@ def run(scale: float) -> dict[str, Any]:
             "unit": "ms",
             "p50_ms": round(statistics.median(latencies), 1),
             "requests": n,
-            "measured_at": "outbox hand-off: frame sent by a loopback Pusher server -> Discord post row committed",
+            "measured_at": "outbox hand-off: loopback Pusher frame sent -> Discord post row committed",
         }
     }
