@@ -110,6 +110,10 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     "unknown_state": (400, "This login attempt is not known. Start again with /link."),
     "state_used": (410, "This login attempt was already finished. Start again with /link."),
     "state_expired": (410, "This login attempt took longer than 10 minutes. Start again with /link."),
+    "state_other_browser": (
+        400,
+        "This login was started in another browser. Open your own link from /link and finish it there.",
+    ),
     "denied": (400, "You cancelled the login on Kick, so nothing was linked. Start again with /link."),
     "kick_error": (502, "Kick did not confirm the login. Nothing was linked; please try again with /link."),
     "kick_unreachable": (502, "Kick could not be reached. Nothing was linked; please try again later."),
@@ -263,8 +267,13 @@ def _kick_user_fetch(*, code: str, code_verifier: str) -> tuple[int, str]:
     return int(users[0].user_id), str(users[0].name)
 
 
-def link_callback(*, state: str, code: str, error: str = "") -> LinkOutcome:
-    """Finish a link: state once and unexpired (provider kick), code exchange, Kick user, link write."""
+def link_callback(*, state: str, code: str, browser_state: str, error: str = "") -> LinkOutcome:
+    """Finish a link: state once and unexpired (provider kick), code exchange, Kick user, link write.
+
+    ``browser_state`` is the state remembered by the browser that opened /link/start/ (a signed
+    cookie): a state completed in another browser is refused, so nobody can hand Kick's authorise
+    URL of their own link to a victim and get the victim's Kick account linked to themselves.
+    """
     from kickbot.integrations.kick.errors import KickError, KickUnavailable
 
     if not state:
@@ -274,6 +283,9 @@ def link_callback(*, state: str, code: str, error: str = "") -> LinkOutcome:
     if row is None or row.provider != OAuthState.Provider.KICK:
         _refuse(reason="unknown_state", stage="callback")
     request = row.link_request
+    if not secrets.compare_digest(browser_state.encode(), state.encode()):
+        # Not burned: the browser that started it may still finish its own flow.
+        _refuse(reason="state_other_browser", stage="callback", request=request)
     now = timezone.now()
     burned = OAuthState.objects.filter(
         pk=row.pk, provider=OAuthState.Provider.KICK, used_at__isnull=True, expires_at__gt=now

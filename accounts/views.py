@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -11,9 +13,12 @@ from django.views.decorators.http import require_GET
 
 from accounts.errors import LinkFailed
 from accounts.ratelimit import link_rate_limited
-from accounts.services import link_callback, link_start
+from accounts.services import STATE_TTL, link_callback, link_start
 
 TEMPLATE = "accounts/link_result.html"
+# The browser that opens /link/start/ remembers its OAuth state; only it can finish the flow.
+STATE_COOKIE = "kb_link_state"
+STATE_COOKIE_SALT = "accounts.link.browser"
 
 
 def _page(request: HttpRequest, *, title: str, message: str, status: int, **extra: Any) -> HttpResponse:
@@ -40,7 +45,19 @@ def start(request: HttpRequest) -> HttpResponse:
         url = link_start(token=request.GET.get("t", ""))
     except LinkFailed as exc:
         return _page(request, title=exc.title, message=exc.message, status=exc.status)
-    return HttpResponseRedirect(url)
+    response = HttpResponseRedirect(url)
+    state = parse_qs(urlsplit(url).query).get("state", [""])[0]
+    response.set_signed_cookie(
+        STATE_COOKIE,
+        state,
+        salt=STATE_COOKIE_SALT,
+        max_age=int(STATE_TTL.total_seconds()),
+        path="/link/",
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",  # sent on the top-level redirect back from Kick
+    )
+    return response
 
 
 @require_GET
@@ -52,6 +69,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         outcome = link_callback(
             state=request.GET.get("state", ""),
             code=request.GET.get("code", ""),
+            browser_state=request.get_signed_cookie(STATE_COOKIE, default="", salt=STATE_COOKIE_SALT),
             error=request.GET.get("error", ""),
         )
     except LinkFailed as exc:
