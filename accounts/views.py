@@ -69,7 +69,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         outcome = link_callback(
             state=request.GET.get("state", ""),
             code=request.GET.get("code", ""),
-            browser_state=request.get_signed_cookie(STATE_COOKIE, default="", salt=STATE_COOKIE_SALT),
+            browser_state=request.get_signed_cookie(STATE_COOKIE, default="", salt=STATE_COOKIE_SALT) or "",
             error=request.GET.get("error", ""),
         )
     except LinkFailed as exc:
