@@ -85,6 +85,8 @@ class KickIngestion:
         chat_rate: float = 1.0,
         chat_burst: int = 2,
         listener_options: dict[str, Any] | None = None,
+        reload: Callable[[], Coroutine[Any, Any, list[CommunityConfig]]] | None = None,
+        refresh_s: float = 30.0,
     ) -> None:
         self.communities = communities
         self.redis = redis
@@ -94,6 +96,8 @@ class KickIngestion:
         self.lease_ttl_s, self.lease_renew_s = lease_ttl_s, lease_renew_s
         self.chat_rate, self.chat_burst = chat_rate, chat_burst
         self.listener_options = listener_options or {}
+        self.reload = reload
+        self.refresh_s = refresh_s
         commands_autodiscover()
         handlers_autodiscover()
         self.router = CommandRouter(registry=registry, redis=redis, key_prefix=settings.REDIS_KEY_PREFIX)
@@ -105,17 +109,55 @@ class KickIngestion:
         self._senders: dict[int, KickChatSender] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
-        tasks = [asyncio.create_task(self._community(c, stop), name=f"kick:{c.id}") for c in self.communities]
-        tasks.append(asyncio.create_task(self._send_loop(stop), name="kick:sender"))
+        tasks = {
+            c.id: asyncio.create_task(self._community(c, stop), name=f"kick:{c.id}") for c in self.communities
+        }
+        sender = asyncio.create_task(self._send_loop(stop), name="kick:sender")
         try:
-            await stop.wait()
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.refresh_s)
+                if not stop.is_set() and self.reload is not None:
+                    try:
+                        await self._apply(await self.reload(), tasks, stop)
+                    except Exception:
+                        log.exception("reloading community settings failed")
         finally:
-            for t in tasks:
+            for t in (*tasks.values(), sender):
                 t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for sender in self._senders.values():
+            await asyncio.gather(*tasks.values(), sender, return_exceptions=True)
+            for chat_sender in self._senders.values():
                 with contextlib.suppress(Exception):
-                    await sender.api.aclose()
+                    await chat_sender.api.aclose()
+
+    async def _apply(
+        self, configs: list[CommunityConfig], tasks: dict[int, asyncio.Task[None]], stop: asyncio.Event
+    ) -> None:
+        """Settings changed on the dashboard take effect without a restart.
+
+        A new prefix or bot account is applied in place; new chat ids restart that community's
+        ingestion; a new community starts; a removed one stops.
+        """
+        wanted = {c.id: c for c in configs}
+        for cid in [cid for cid in tasks if cid not in wanted]:
+            tasks.pop(cid).cancel()
+            log.info("community %s no longer configured for Kick; stopped its ingestion", cid)
+        current = {c.id: c for c in self.communities}
+        for cid, cfg in wanted.items():
+            old = current.get(cid)
+            if old == cfg and cid in tasks:
+                continue
+            restart = old is None or (old.chatroom_id, old.channel_id) != (cfg.chatroom_id, cfg.channel_id)
+            if cid in self.pipelines and not restart:
+                self.pipelines[cid].reconfigure(cfg)
+                self._senders.pop(cid, None)  # broadcaster id may have changed
+            else:
+                if cid in tasks:
+                    tasks[cid].cancel()
+                    await asyncio.gather(tasks[cid], return_exceptions=True)
+                tasks[cid] = asyncio.create_task(self._community(cfg, stop), name=f"kick:{cid}")
+                log.info("started Kick ingestion for %s", cfg.slug)
+        self.communities = list(wanted.values())
 
     # --- one community -------------------------------------------------------------------
     async def on_reply(self, community: CommunityConfig, reply: Reply) -> None:
@@ -273,15 +315,19 @@ class KickIngestion:
         return sent
 
 
+async def _load_configs() -> list[CommunityConfig]:
+    return [_config(r) for r in await run_sync(kick_communities)()]
+
+
 async def kick_component(runtime: Any) -> None:
     """BotRuntime component: ingest every configured community until the runtime stops."""
     rows = await run_sync(kick_communities)()
     if not rows:
-        log.info("no community has a Kick chatroom id yet; Kick ingestion idle")
-        await runtime.stop_event.wait()
-        return
+        log.info("no community has a Kick chatroom id yet; checking again every 30 s")
     redis = get_async_redis()
     try:
-        await KickIngestion(communities=[_config(r) for r in rows], redis=redis).run(runtime.stop_event)
+        await KickIngestion(communities=[_config(r) for r in rows], redis=redis, reload=_load_configs).run(
+            runtime.stop_event
+        )
     finally:
         await redis.aclose()

@@ -138,6 +138,11 @@ class CommunityPipeline:
         # One command for a whole batch: packing thousands of SETs in redis-py costs more than Redis.
         self._set_nx = redis.register_script(SET_NX_MANY)
 
+    def reconfigure(self, community: CommunityConfig) -> None:
+        """New prefix or bot account from the dashboard, applied between two batches."""
+        self.community = community
+        self.ctx = EventContext(community_id=community.id, prefix=community.prefix)
+
     # --- sources -------------------------------------------------------------------------
     async def on_frame(self, frame: PusherFrame) -> None:
         """A Pusher frame (already JSON-decoded by the listener): queued for the batch worker."""

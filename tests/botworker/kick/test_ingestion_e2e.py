@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -16,6 +17,7 @@ from botworker.models import OutboxMessage
 from kickbot.models import Community
 from kickbot.redis_client import get_async_redis, get_redis, key
 from kickbot.selectors import kick_communities
+from tests.factories import CommunityFactory
 from tests.fakes.kick_api import FakeKick
 from tests.fakes.kick_chat import CHANNEL, CHATROOM, chat_frame, chat_webhook, until
 from tests.fakes.kick_pusher import FakePusherServer
@@ -159,3 +161,44 @@ async def test_ingest_stats_reach_health(
     data = get_redis().hgetall(key("ingest", streamer.pk))
     assert data[b"connected"] == b"1"
     assert data[b"lag_p95_ms"] != b""
+
+
+async def test_dashboard_changes_apply_without_restart(streamer: Community, fake: FakeKick) -> None:
+    """A new prefix is used at the next reload; a community added later starts ingesting."""
+    redis = get_async_redis()
+    configs = [_config(r) for r in await sync_to_async(kick_communities)()]
+    current = {"configs": configs}
+
+    async def reload() -> list[Any]:
+        return current["configs"]
+
+    async with FakePusherServer() as server:
+        ingestion = KickIngestion(
+            communities=configs,
+            redis=redis,
+            pusher_url=server.url,
+            lease_ttl_s=2.0,
+            lease_renew_s=0.5,
+            chat_rate=100.0,
+            chat_burst=10,
+            reload=reload,
+            refresh_s=0.2,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(ingestion.run(stop))
+        try:
+            await server.wait_subscribed(5, within_s=10)
+            await sync_to_async(Community.objects.filter(pk=streamer.pk).update)(command_prefix="?")
+            current["configs"] = [_config(r) for r in await sync_to_async(kick_communities)()]
+            await until(lambda: ingestion.pipelines[streamer.pk].community.prefix == "?")
+            await server.send(chat_frame("p-1", 1201, "asker", "?commands"))
+            await until(lambda: len(fake.chat) == 1)
+            assert fake.chat[0]["content"].startswith("Commands: ?commands")
+            other = await sync_to_async(CommunityFactory)(kick_chatroom_id=999001, kick_channel_id=999002)
+            current["configs"] = [_config(r) for r in await sync_to_async(kick_communities)()]
+            await until(lambda: other.pk in ingestion.pipelines)
+            await until(lambda: server.connections_count >= 2)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=10)
+            await redis.aclose()
