@@ -150,7 +150,10 @@ class KickIngestion:
             restart = old is None or (old.chatroom_id, old.channel_id) != (cfg.chatroom_id, cfg.channel_id)
             if cid in self.pipelines and not restart:
                 self.pipelines[cid].reconfigure(cfg)
-                self._senders.pop(cid, None)  # broadcaster id may have changed
+                stale = self._senders.pop(cid, None)  # the broadcaster id may have changed
+                if stale is not None:
+                    with contextlib.suppress(Exception):
+                        await stale.api.aclose()
             else:
                 if cid in tasks:
                     tasks[cid].cancel()
