@@ -10,15 +10,13 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from botworker.kick.component import KickIngestion, _config
+from botworker.kick.component import KickIngestion
 from botworker.models import OutboxMessage
-from kickbot.redis_client import get_async_redis
-from kickbot.selectors import kick_communities
 from slots.importers import parse_document
 from slots.models import SlotRequest, SlotSettings
 from slots.services import slots_import
 from tests.fakes.kick_api import FakeKick
-from tests.fakes.kick_chat import chat_frame, until
+from tests.fakes.kick_chat import chat_frame, ingesting, until
 from tests.fakes.kick_pusher import FakePusherServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,30 +33,11 @@ def slot_streamer(streamer: Any) -> Any:
 
 
 @pytest.fixture
-async def ingesting(
+async def running(
     slot_streamer: Any, fake: FakeKick
 ) -> AsyncIterator[tuple[FakePusherServer, KickIngestion]]:
-    redis = get_async_redis()
-    rows = await sync_to_async(kick_communities)()
-    async with FakePusherServer() as server:
-        ingestion = KickIngestion(
-            communities=[_config(r) for r in rows],
-            redis=redis,
-            pusher_url=server.url,
-            lease_ttl_s=2.0,
-            lease_renew_s=0.5,
-            chat_rate=100.0,
-            chat_burst=10,
-        )
-        stop = asyncio.Event()
-        task = asyncio.create_task(ingestion.run(stop))
-        await server.wait_subscribed(5, within_s=10)
-        try:
-            yield server, ingestion
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=10)
-            await redis.aclose()
+    async with ingesting() as world:
+        yield world
 
 
 def _discord_posts() -> list[dict[str, Any]]:
@@ -66,9 +45,9 @@ def _discord_posts() -> list[dict[str, Any]]:
 
 
 async def test_slot_request_posts_to_discord_and_replies_in_kick(
-    ingesting: tuple[FakePusherServer, KickIngestion], fake: FakeKick, slot_streamer: Any
+    running: tuple[FakePusherServer, KickIngestion], fake: FakeKick, slot_streamer: Any
 ) -> None:
-    server, _ = ingesting
+    server, _ = running
     frame = chat_frame("sr-1", 4321, "SlotFan", "!sr gates of olympus")
     await server.send(frame)
     await server.send(frame)  # Kick delivers it twice
@@ -86,9 +65,9 @@ async def test_slot_request_posts_to_discord_and_replies_in_kick(
 
 
 async def test_everyone_in_a_request_never_pings(
-    ingesting: tuple[FakePusherServer, KickIngestion], fake: FakeKick, slot_streamer: Any
+    running: tuple[FakePusherServer, KickIngestion], fake: FakeKick, slot_streamer: Any
 ) -> None:
-    server, _ = ingesting
+    server, _ = running
     await server.send(chat_frame("sr-2", 4322, "Troll", "!sr @everyone <@&123> free spins"))
     await until(lambda: len(fake.chat) == 1)
     posts = await sync_to_async(_discord_posts)()

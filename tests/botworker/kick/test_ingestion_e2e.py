@@ -19,7 +19,7 @@ from kickbot.redis_client import get_async_redis, get_redis, key
 from kickbot.selectors import kick_communities
 from tests.factories import CommunityFactory
 from tests.fakes.kick_api import FakeKick
-from tests.fakes.kick_chat import CHANNEL, CHATROOM, chat_frame, chat_webhook, until
+from tests.fakes.kick_chat import CHANNEL, CHATROOM, chat_frame, chat_webhook, ingesting, until
 from tests.fakes.kick_pusher import FakePusherServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,28 +29,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 async def running(
     streamer: Community, fake: FakeKick
 ) -> AsyncIterator[tuple[FakePusherServer, KickIngestion]]:
-    redis = get_async_redis()
-    rows = await sync_to_async(kick_communities)()
-    async with FakePusherServer() as server:
-        ingestion = KickIngestion(
-            communities=[_config(r) for r in rows],
-            redis=redis,
-            pusher_url=server.url,
-            lease_ttl_s=2.0,
-            lease_renew_s=0.5,
-            chat_rate=100.0,
-            chat_burst=10,
-            listener_options={"backoff_base_s": 0.05, "backoff_cap_s": 0.2},
-        )
-        stop = asyncio.Event()
-        task = asyncio.create_task(ingestion.run(stop))
-        await server.wait_subscribed(5, within_s=10)
-        try:
-            yield server, ingestion
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=10)
-            await redis.aclose()
+    async with ingesting() as world:
+        yield world
 
 
 async def test_subscribes_every_kick_channel(running: tuple[FakePusherServer, KickIngestion]) -> None:
