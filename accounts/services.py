@@ -28,6 +28,7 @@ from accounts.selectors import LinkLogSettings
 from botworker.models import OutboxMessage
 from botworker.outbox import outbox_enqueue
 from kickbot.errors import InvalidInput
+from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.services import audit_record
 
@@ -367,6 +368,11 @@ def _link_write(*, request: LinkRequest, kick_user_id: int, kick_username: str) 
         text=f"🔗 <@{discord_user_id}> linked Kick account **{name}** ({change}).",
         key="ok",
     )
+    live_publish(
+        community_id=request.community_id,
+        kind="link",
+        data={"text": f"{kick_username} linked their Discord ({change})"},
+    )
     return LinkOutcome(
         discord_user_id=discord_user_id,
         kick_user_id=kick_user_id,
@@ -398,6 +404,7 @@ def link_remove(*, community_id: int, discord_user_id: int) -> str | None:
         actor_label=f"discord:{discord_user_id}",
         data={"kick_user_id": kick_user_id, "kick_username": username},
     )
+    live_publish(community_id=community_id, kind="link", data={"text": f"{username} unlinked their Discord"})
     cfg = LinkLogConfig.objects.filter(community=community, enabled=True).first()
     if cfg is not None and cfg.channel_id is not None:
         outbox_enqueue(

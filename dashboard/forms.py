@@ -43,3 +43,93 @@ class OwnerSetupForm(forms.Form):
         if data.get("password1") and data.get("password1") != data.get("password2"):
             self.add_error("password2", "The two passwords differ.")
         return data
+
+
+class WatchSettingsForm(forms.Form):
+    tracking_enabled = forms.BooleanField(
+        required=False, help_text="Credit watchtime at all (also !tracking on/off)."
+    )
+    count_offline_chat = forms.BooleanField(
+        required=False, help_text="Credit chat while the stream is offline."
+    )
+    min_active_chatters = forms.IntegerField(
+        min_value=1,
+        max_value=1000,
+        help_text="Distinct chatters in 5 minutes before a minute counts for anyone.",
+    )
+    active_window_s = forms.IntegerField(
+        min_value=10,
+        max_value=3600,
+        label="Active window (seconds)",
+        help_text="A viewer counts as watching this long after their last line.",
+    )
+    role_mode = forms.ChoiceField(
+        choices=[("all", "Every role reached"), ("highest", "Highest role reached only")],
+        help_text="Which watchtime roles a viewer holds.",
+    )
+
+
+class RaffleSettingsForm(forms.Form):
+    tickets_per_hour = forms.IntegerField(
+        min_value=0, max_value=10_000, help_text="Tickets per watched hour."
+    )
+    tickets_per_gifted_sub = forms.IntegerField(min_value=0, max_value=10_000)
+    tickets_per_1000_usd = forms.IntegerField(
+        min_value=0, max_value=100_000, label="Tickets per $1,000 wagered"
+    )
+    wager_mode = forms.ChoiceField(choices=[("raw", "Raw wager"), ("weighted", "Weighted wager")])
+    winners_count = forms.IntegerField(min_value=1, max_value=100)
+    grace_seconds = forms.IntegerField(
+        min_value=0,
+        max_value=86_400,
+        help_text="Wait after the end before the drand round used for the draw.",
+    )
+    auto_draw = forms.BooleanField(required=False, help_text="Draw by itself once the beacon round is out.")
+    announce_channel_id = forms.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        label="Announcement channel id",
+        help_text="Discord channel for draws (empty: none).",
+    )
+
+
+class SlotSettingsForm(forms.Form):
+    cooldown_s = forms.IntegerField(
+        min_value=0,
+        max_value=86_400,
+        label="Cooldown (seconds)",
+        help_text="Per viewer, after an accepted request.",
+    )
+    max_open_per_user = forms.IntegerField(min_value=1, max_value=100, label="Open requests per viewer")
+    max_length = forms.IntegerField(min_value=1, max_value=200, label="Longest request (characters)")
+    channel_id = forms.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        label="Discord channel id",
+        help_text="Where new requests are posted.",
+    )
+
+
+class LinkLogForm(forms.Form):
+    enabled = forms.BooleanField(
+        required=False, help_text="Post link and unlink events to a Discord channel."
+    )
+    channel_id = forms.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, label="Discord channel id"
+    )
+
+
+class TimerForm(forms.Form):
+    text = forms.CharField(max_length=500, help_text="At most 500 characters (Kick's limit).")
+    interval_minutes = forms.IntegerField(min_value=1, max_value=10080, label="Every (minutes)")
+    min_chat_lines = forms.IntegerField(
+        min_value=0,
+        max_value=100_000,
+        initial=0,
+        label="Minimum chat lines since last",
+        help_text="A quiet chat is not spammed.",
+    )
+    live_only = forms.BooleanField(required=False, initial=True, help_text="Only while the stream is live.")
+    enabled = forms.BooleanField(required=False, initial=True)

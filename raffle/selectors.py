@@ -133,6 +133,17 @@ def period_current(*, community_id: int) -> PeriodInfo | None:
     return _period_info(p, p.community.timezone) if p else None
 
 
+def period_list(*, community_id: int, limit: int = 24) -> list[PeriodInfo]:
+    """The community's periods, newest first (the dashboard's raffle page)."""
+    rows = (
+        RafflePeriod.objects.filter(community_id=community_id)
+        .select_related("community")
+        .defer("server_seed")
+        .order_by("-starts_at", "-id")[:limit]
+    )
+    return [_period_info(p, p.community.timezone) for p in rows]
+
+
 def period_info(*, period_id: int) -> PeriodInfo | None:
     p = RafflePeriod.objects.select_related("community").defer("server_seed").filter(pk=period_id).first()
     return _period_info(p, p.community.timezone) if p else None

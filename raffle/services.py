@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from kickbot.errors import InvalidInput, NotAllowed
 from kickbot.integrations.drand import BeaconNotYet, BeaconUnavailable, DrandClient
+from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.services import audit_record
 from raffle import announce
@@ -214,6 +215,12 @@ def tickets_convert_watchtime(*, community_id: int) -> int:
                     Award(uid, Source.WATCHTIME, due, f"{uid}:{have + due}", f"{watched} min watched")
                 )
         total = _ledger_append(period, awards)
+        if total:
+            live_publish(
+                community_id=community_id,
+                kind="raffle.tickets",
+                data={"text": f"Watchtime: +{total} tickets to {len(awards)} viewer(s)"},
+            )
     if total:
         log.info("watchtime: %s tickets to %s viewers in period %s", total, len(awards), period.pk)
     return total
@@ -261,6 +268,11 @@ def tickets_award_gift(
         if amount <= 0:
             return 0
         _ledger_append(period, [Award(uid, Source.GIFT, amount, key, f"{quantity} gifted sub(s)")])
+        live_publish(
+            community_id=community_id,
+            kind="raffle.tickets",
+            data={"text": f"{gifter_username or uid} gifted {quantity} sub(s): +{amount} tickets"},
+        )
     log.info("gift: %s tickets to %s for %s subs", amount, uid, quantity)
     return amount
 
@@ -323,6 +335,13 @@ def tickets_admin_adjust(
             actor_label=actor_label,
             target=period,
             data={"kick_user_id": kick_user_id, "amount": signed, "reason": text},
+        )
+        who = usernames_for([kick_user_id]).get(kick_user_id, str(kick_user_id))
+        verb = f"removed {value} tickets from" if remove else f"gave {value} tickets to"
+        live_publish(
+            community_id=community_id,
+            kind="raffle.tickets",
+            data={"text": f"{actor_label} {verb} {who}" + (f" ({text})" if text else "")},
         )
     return have + signed
 
@@ -528,6 +547,12 @@ def tickets_apply_wagers(*, period_id: int, amounts: dict[str, int]) -> int:
         if changed:
             ShuffleWager.objects.bulk_update(changed, ["last_cents", "awarded", "updated_at"])
         total = _ledger_append(period, awards)
+        if total:
+            live_publish(
+                community_id=period.community_id,
+                kind="raffle.tickets",
+                data={"text": f"Shuffle wagers: +{total} tickets to {len(awards)} viewer(s)"},
+            )
     if total:
         log.info("wagers: %s tickets to %s viewers in period %s", total, len(awards), period_id)
     return total
@@ -802,6 +827,14 @@ def period_draw(*, period_id: int, actor_label: str) -> DrawResult:
         )
         announce.winners_drawn(
             period=period, winners=winners, settings=raffle_settings_get(community_id=period.community_id)
+        )
+        live_publish(
+            community_id=period.community_id,
+            kind="raffle.draw",
+            data={
+                "text": f"Raffle #{period.pk} drawn: "
+                + ", ".join(w.username or str(w.kick_user_id) for w in winners)
+            },
         )
     log.info("raffle %s drawn with round %s: %s winners", period_id, beacon.round, len(winners))
     return DrawResult(period_id, False, winners)

@@ -105,6 +105,49 @@ def timed_message_delete(
     return view
 
 
+@transaction.atomic
+def timed_message_update(
+    *,
+    community_id: int,
+    timer_id: int,
+    text: str,
+    interval_minutes: int,
+    min_chat_lines: int,
+    live_only: bool,
+    enabled: bool,
+    actor_label: str,
+    actor: User | AnonymousUser | None = None,
+) -> TimerView:
+    """Edit one of the community's timed messages (same rules as create); audited."""
+    if not 1 <= timer_id < 2**63:
+        raise InvalidInput(f"There is no timed message #{timer_id} here.")
+    if not 1 <= interval_minutes <= INTERVAL_MAX:
+        raise InvalidInput(f"The interval is 1 to {INTERVAL_MAX} minutes.")
+    if not 0 <= min_chat_lines <= MIN_LINES_MAX:
+        raise InvalidInput(f"Minimum chat lines is 0 to {MIN_LINES_MAX}.")
+    cleaned = clean_timer_text(text)
+    row = TimedMessage.objects.select_for_update().filter(pk=timer_id, community_id=community_id).first()
+    if row is None:
+        raise InvalidInput(f"There is no timed message #{timer_id} here.")
+    row.text, row.interval_minutes, row.min_chat_lines = cleaned, interval_minutes, min_chat_lines
+    row.live_only, row.enabled = live_only, enabled
+    row.save()
+    audit_record(
+        action="timer.update",
+        community=row.community,
+        actor=actor,
+        actor_label=actor_label,
+        target=row,
+        data={
+            "interval_minutes": interval_minutes,
+            "min_chat_lines": min_chat_lines,
+            "live_only": live_only,
+            "enabled": enabled,
+        },
+    )
+    return timer_view(row)
+
+
 def _chat_line_counts(community_ids: list[int]) -> dict[int, int | None]:
     """Each community's chat line counter (0 when never counted; None when Redis is down)."""
     if not community_ids:

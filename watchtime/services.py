@@ -254,6 +254,44 @@ def tracking_set(*, community_id: int, enabled: bool, actor_label: str) -> Watch
     return settings
 
 
+WATCH_SETTING_LIMITS = {"min_active_chatters": (1, 1000), "active_window_s": (10, 3600)}
+
+
+def watch_settings_update(*, community_id: int, actor_label: str, **fields: object) -> WatchSettings:
+    """Change watchtime settings (tracking, offline chat, thresholds, role mode); audited, applied
+    from the next tick (the tick reads the row every time)."""
+    allowed = {"tracking_enabled", "count_offline_chat", "role_mode", *WATCH_SETTING_LIMITS}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    for name, value in fields.items():
+        if name in WATCH_SETTING_LIMITS:
+            low, high = WATCH_SETTING_LIMITS[name]
+            if type(value) is not int or not low <= value <= high:
+                raise InvalidInput(f"{name.replace('_', ' ')} must be a whole number from {low} to {high}.")
+        elif name == "role_mode" and value not in WatchSettings.RoleMode.values:
+            raise InvalidInput("Role mode is 'all' or 'highest'.")
+        elif name in ("tracking_enabled", "count_offline_chat") and type(value) is not bool:
+            raise InvalidInput(f"{name.replace('_', ' ')} is on or off.")
+    with transaction.atomic():
+        watch_settings_get(community_id=community_id)
+        row = WatchSettings.objects.select_for_update().get(community_id=community_id)
+        before = {k: getattr(row, k) for k in fields}
+        for name, value in fields.items():
+            setattr(row, name, value)
+        row.save()
+        changed = {k: [before[k], v] for k, v in fields.items() if before[k] != v}
+        if changed:
+            audit_record(
+                action="watchtime.settings",
+                community=row.community,
+                actor_label=actor_label,
+                target=row,
+                data={k: [str(a), str(b)] for k, (a, b) in changed.items()},
+            )
+    return row
+
+
 # --- watchtime roles ---------------------------------------------------------------------
 
 _MINUTES_RE = re.compile(r"^(?:(\d{1,7})h)?(?:(\d{1,9})m?)?$")
