@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -37,6 +38,8 @@ from kickbot.redis_client import get_async_redis
 from kickbot.selectors import kick_communities
 
 log = logging.getLogger(__name__)
+
+CLAIM_EVERY_S = 10.0
 
 
 def _config(row: dict[str, Any]) -> CommunityConfig:
@@ -243,9 +246,14 @@ class KickIngestion:
         self, reader: WebhookReader, pipeline: CommunityPipeline, stop: asyncio.Event
     ) -> None:
         await reader.ensure_group()
-        await reader.claim_stale(pipeline.on_webhook)
+        last_claim = 0.0
         while not stop.is_set():
             try:
+                # Not only at start: a dead holder's entries become claimable 30 s after it read them,
+                # usually after we took the lease over; a failed delivery is retried the same way.
+                if time.monotonic() - last_claim >= CLAIM_EVERY_S:
+                    last_claim = time.monotonic()
+                    await reader.claim_stale(pipeline.on_webhook)
                 await reader.read_once(pipeline.on_webhook)
             except Exception:
                 log.exception("reading webhook deliveries failed")

@@ -191,6 +191,12 @@ class GiftCoalescer:
         self._remember(pending.gifter, giftees, now)
         return gift
 
+    def retract(self, gift: GiftEvent) -> None:
+        """Forget an emitted purchase whose handling failed, so that its redelivery is emitted again."""
+        gifter, giftees = gifter_key(gift.gifter_username), frozenset(gift.giftee_usernames)
+        kept = [e for e in self._emitted if not (e.gifter == gifter and e.giftees == giftees)]
+        self._emitted = deque(kept, maxlen=self._emitted.maxlen)
+
     def _remember(self, gifter: str, giftees: tuple[str, ...], now: float) -> None:
         self._emitted.append(_Emitted(at=now, gifter=gifter, giftees=frozenset(giftees)))
 

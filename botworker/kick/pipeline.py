@@ -33,6 +33,10 @@ from watchtime.activity import activity_record_many
 log = logging.getLogger(__name__)
 
 LAG_WINDOW_S = 300
+# An event's dedupe keys are first a short claim, confirmed for the full window once handled: a
+# process killed between the two (kill -9, OOM) must not hide the event from its redelivery
+# (a webhook stream entry is reclaimed after 30 s idle) for the whole dedupe window.
+CLAIM_TTL_S = 25
 # SET key 1 NX EX ttl for every key; returns 1 where the key was new, 0 where it existed.
 SET_NX_MANY = """
 local out = {}
@@ -41,6 +45,17 @@ for i, k in ipairs(KEYS) do
 end
 return out
 """
+# EXPIRE every key (handled events: the claim becomes the full dedupe window).
+EXPIRE_MANY = """
+for i, k in ipairs(KEYS) do
+  redis.call('EXPIRE', k, ARGV[1])
+end
+return #KEYS
+"""
+
+
+class DeliveryFailed(Exception):
+    """Some events of a delivery failed; its source should deliver it again (stream: no XACK)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +152,7 @@ class CommunityPipeline:
         self.queue: asyncio.Queue[PusherFrame] = asyncio.Queue(maxsize=50_000)
         # One command for a whole batch: packing thousands of SETs in redis-py costs more than Redis.
         self._set_nx = redis.register_script(SET_NX_MANY)
+        self._expire = redis.register_script(EXPIRE_MANY)
 
     def reconfigure(self, community: CommunityConfig) -> None:
         """New prefix or bot account from the dashboard, applied between two batches."""
@@ -195,7 +211,9 @@ class CommunityPipeline:
         events: list[Event] = []
         for event in parsed:
             events.extend(self.coalescer.feed(event) if isinstance(event, GiftEvent) else [event])
-        await self.dispatch_many(events)
+        failed = await self.dispatch_many(events)
+        if failed:
+            raise DeliveryFailed(f"{len(failed)} of {len(events)} events of a {event_type[:64]} failed")
 
     async def tick(self) -> None:
         """About once a second: gifts whose window passed, new users to the database."""
@@ -206,11 +224,15 @@ class CommunityPipeline:
     async def dispatch(self, event: Event) -> None:
         await self.dispatch_many([event])
 
+    def _names(self, event: Event) -> list[str]:
+        return [f"{self._dedupe_prefix}:{k}" for k in dict.fromkeys(event.dedupe_keys())]
+
     async def _fresh(self, events: list[Event]) -> list[Event]:
-        """Drop events seen before (this batch included): one script call sets every key NX."""
-        keyed = [(e, list(dict.fromkeys(e.dedupe_keys()))) for e in events]
-        names = [f"{self._dedupe_prefix}:{k}" for _, keys in keyed for k in keys]
-        created = iter(await self._set_nx(keys=names, args=[self.dedupe_ttl_s]))
+        """Drop events seen or claimed before (this batch included): one script call claims every key NX
+        for ``CLAIM_TTL_S``; :meth:`_settle` confirms or releases the claims."""
+        keyed = [(e, self._names(e)) for e in events]
+        names = [n for _, keys in keyed for n in keys]
+        created = iter(await self._set_nx(keys=names, args=[CLAIM_TTL_S]))
         fresh = []
         for event, keys in keyed:
             if all([next(created) for _ in keys]):
@@ -219,13 +241,27 @@ class CommunityPipeline:
                 self.stats.duplicates += 1
         return fresh
 
-    async def dispatch_many(self, events: Sequence[Event]) -> None:
+    async def _settle(self, handled: list[Event], failed: list[Event]) -> None:
+        """Handled events keep their keys for the dedupe window; failed ones free them for a retry."""
+        done = [n for e in handled for n in self._names(e)]
+        if done:
+            await self._expire(keys=done, args=[self.dedupe_ttl_s])
+        for event in failed:
+            if isinstance(event, GiftEvent):
+                self.coalescer.retract(event)
+        retry = [n for e in failed for n in self._names(e)]
+        if retry:
+            await self.redis.delete(*retry)
+
+    async def dispatch_many(self, events: Sequence[Event]) -> list[Event]:
+        """Handle fresh events; returns those whose handling failed (their dedupe keys released)."""
         events = [e for e in events if not (isinstance(e, ChatEvent) and self._is_own(e))]
         if not events:
-            return
+            return []
         fresh = await self._fresh(events)
         if not fresh:
-            return
+            return []
+        failed: list[Event] = []
         now = self.clock()
         self.stats.events += len(fresh)
         self.stats.last_event_at = now
@@ -243,9 +279,14 @@ class CommunityPipeline:
                     )
                 if self.handlers.for_event(event) and await self.handlers.dispatch(self.ctx, event):
                     self.stats.errors += 1
+                    failed.append(event)
             except Exception:
                 self.stats.errors += 1
+                failed.append(event)
                 log.exception("handling %s failed", type(event).__name__)
+        failed_ids = {id(e) for e in failed}
+        await self._settle([e for e in fresh if id(e) not in failed_ids], failed)
+        return failed
 
     def _is_own(self, event: ChatEvent) -> bool:
         return self.community.bot_user_id is not None and event.sender_id == self.community.bot_user_id
