@@ -50,13 +50,22 @@ def world(community: Community, clock: Any) -> World:
     )
     KickUser.objects.create(user_id=PLAIN, username="lurker")
     raffle_services.tickets_admin_adjust(
-        community_id=community.pk, kick_user_id=LINKED, amount=50, remove=False, reason="seed", actor_label="test"
+        community_id=community.pk,
+        kick_user_id=LINKED,
+        amount=50,
+        remove=False,
+        reason="seed",
+        actor_label="test",
     )
     slot_request_create(
         community_id=community.pk, kick_user_id=PLAIN, username="lurker", text="book of dead", message_id="m1"
     )
-    timer = timed_message_create(community_id=community.pk, text="Follow!", interval_minutes=15, actor_label="test")
-    role = WatchRole.objects.create(community=community, discord_role_id=777, name="Regular", minutes_required=600)
+    timer = timed_message_create(
+        community_id=community.pk, text="Follow!", interval_minutes=15, actor_label="test"
+    )
+    role = WatchRole.objects.create(
+        community=community, discord_role_id=777, name="Regular", minutes_required=600
+    )
     claim = ShuffleAccount.objects.create(
         community=community, kick_user_id=LINKED, username="SlotFanShuffle", username_key="slotfanshuffle"
     )
