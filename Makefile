@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
 
-.PHONY: run test lint format bench setup-link migrate install install-dev clean browser-deps
+.PHONY: run test lint format bench setup-link migrate install install-dev clean browser-deps faults load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ format: $(VENV)/.dev-installed
 ## bench: benchmarks into bench/results.json (BENCH_SCALE=0.1 for a quick run)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.run $(BENCH)
+
+## faults: kill -9 / lease scenarios against real processes on loopback (Redis db 13 on 127.0.0.1:6379)
+faults: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -m faults tests/faults -p no:cacheprovider -s $(PYTEST_ARGS)
+
+## load: chat flood 5,000 msg/s x 60 s, 2,000 webhooks (10 % bad), one spamming viewer
+load: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -m load tests/load -p no:cacheprovider -s $(PYTEST_ARGS)
 
 clean:
 	rm -rf var/test
