@@ -105,7 +105,8 @@ def test_webhook_flood_refuses_every_bad_signature_and_handles_every_good_one_on
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: _up(base), 30, step=0.3)
     rss = RssSampler(bot.pid)
-    n, statuses = 2000, {"good": [], "bad": []}
+    n = 2000
+    statuses: dict[str, list[int]] = {"good": [], "bad": []}
     with httpx.Client(base_url=base, timeout=10) as client:
         for i in range(n):
             bad = i % 10 == 0

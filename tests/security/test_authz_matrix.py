@@ -48,6 +48,10 @@ class Row:
     note: str = ""
 
 
+def _write(path: str, allowed_from: str) -> Row:
+    return Row(path, _dash(allowed_from, ok=302), method="post")
+
+
 # URL name → what each role gets. Keep it sorted by area; one line per URL.
 MATRIX: dict[str, Row] = {
     # public pages
@@ -81,6 +85,37 @@ MATRIX: dict[str, Row] = {
         "/dashboard/kick/callback/?state=forged", _dash("admin_user", ok=400), note="no flow started"
     ),
     "dashboard:kick_detect": Row("/dashboard/kick/detect/", _dash("admin_user", ok=405), note="POST only"),
+    # dashboard pages (read: viewer and up)
+    "dashboard:users": Row("/dashboard/users/", _dash("viewer")),
+    "dashboard:user": Row("/dashboard/users/{kick_user}/", _dash("viewer")),
+    "dashboard:raffle": Row("/dashboard/raffle/", _dash("viewer")),
+    "dashboard:slots": Row("/dashboard/slots/", _dash("viewer")),
+    "dashboard:slots_queue": Row("/dashboard/slots/queue/", _dash("viewer")),
+    "dashboard:gtb": Row("/dashboard/gtb/", _dash("viewer")),
+    "dashboard:gtb_round": Row("/dashboard/gtb/round/", _dash("viewer")),
+    "dashboard:watchtime": Row("/dashboard/watchtime/", _dash("viewer")),
+    "dashboard:settings": Row("/dashboard/settings/", _dash("admin_user")),
+    "dashboard:accounts": Row("/dashboard/accounts/", _dash("owner")),
+    # dashboard writes (POST with nothing filled in: refused with a message, redirected back)
+    "dashboard:user_tickets": _write("/dashboard/users/{kick_user}/tickets/", "moderator"),
+    "dashboard:user_unlink": _write("/dashboard/users/{kick_user}/unlink/", "admin_user"),
+    "dashboard:raffle_verify": _write("/dashboard/raffle/claims/999999/verify/", "moderator"),
+    "dashboard:raffle_start": _write("/dashboard/raffle/start/", "admin_user"),
+    "dashboard:raffle_draw": _write("/dashboard/raffle/draw/", "admin_user"),
+    "dashboard:raffle_end": _write("/dashboard/raffle/end/", "admin_user"),
+    "dashboard:slots_action": _write("/dashboard/slots/action/open/", "moderator"),
+    "dashboard:slots_blacklist": _write("/dashboard/slots/blacklist/", "moderator"),
+    "dashboard:slots_import": _write("/dashboard/slots/import/", "admin_user"),
+    "dashboard:gtb_start": _write("/dashboard/gtb/start/", "moderator"),
+    "dashboard:gtb_close": _write("/dashboard/gtb/close/", "moderator"),
+    "dashboard:gtb_resolve": _write("/dashboard/gtb/resolve/", "moderator"),
+    "dashboard:gtb_cancel": _write("/dashboard/gtb/cancel/", "moderator"),
+    "dashboard:watch_tracking": _write("/dashboard/watchtime/tracking/", "admin_user"),
+    "dashboard:watch_role": _write("/dashboard/watchtime/roles/999999/", "admin_user"),
+    "dashboard:settings_save": _write("/dashboard/settings/nosuchsection/", "admin_user"),
+    "dashboard:timer": _write("/dashboard/settings/timers/999999/", "admin_user"),
+    "dashboard:account_create": _write("/dashboard/accounts/new/", "owner"),
+    "dashboard:account_role": _write("/dashboard/accounts/999999/role/", "owner"),
 }
 
 # Django admin: staff only (owner is the only staff role); others go to the admin login page.
@@ -113,6 +148,9 @@ def test_every_row_covers_every_role() -> None:
     assert not [n for n, row in MATRIX.items() if set(row.expect) != set(ROLES)]
 
 
+KICK_USER = 4242
+
+
 @pytest.fixture
 def period(community: Any) -> RafflePeriod:
     from datetime import timedelta
@@ -140,10 +178,13 @@ def test_each_role_gets_the_status_of_the_matrix(
     request: pytest.FixtureRequest, community: Any, period: RafflePeriod, role: str, settings: Any
 ) -> None:
     settings.KICK_CLIENT_ID = settings.KICK_CLIENT_SECRET = ""  # no Kick app: connect refuses cleanly
+    from accounts.models import KickUser
+
+    KickUser.objects.get_or_create(user_id=KICK_USER, defaults={"username": "someone"})
     client = _client(request, role)
     wrong = {}
     for name, row in MATRIX.items():
-        path = row.path.format(period=period.pk, slug=community.kick_channel_slug)
+        path = row.path.format(period=period.pk, slug=community.kick_channel_slug, kick_user=KICK_USER)
         response = getattr(client, row.method)(path)
         if response.status_code != row.expect[role]:
             wrong[name] = (path, response.status_code, row.expect[role])
