@@ -12,6 +12,7 @@ moderation record; they hold the lower-cased name only) and are listed in the re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.db import transaction
 
@@ -123,5 +124,5 @@ def _forget(report: ForgetReport, uid: int, actor_label: str) -> None:
     if ticket_communities:
         ticket_days_forget(community_ids=sorted(ticket_communities))
     for community_id in communities:
-        transaction.on_commit(lambda cid=community_id: mirror.mirror_rebuild_soon(community_id=cid))
+        transaction.on_commit(partial(mirror.mirror_rebuild_soon, community_id=community_id))
     audit_record(action="user.forget", actor_label=actor_label, data={"kick_user_id": uid})

@@ -165,7 +165,7 @@ def dashboard_unlink(*, community: Community, kick_user_id: int, user: User | An
 
 
 @transaction.atomic
-def dashboard_user_role_set(*, target: User, role: str, actor: User) -> None:
+def dashboard_user_role_set(*, target: User, role: str, actor: User | AnonymousUser) -> None:
     """Give a dashboard account exactly one role ('' removes every role). Audited.
 
     The last owner cannot be demoted, so the dashboard can never lose its owner.
@@ -188,7 +188,7 @@ def dashboard_user_role_set(*, target: User, role: str, actor: User) -> None:
 
 
 @transaction.atomic
-def dashboard_user_create(*, username: str, password: str, role: str, actor: User) -> User:
+def dashboard_user_create(*, username: str, password: str, role: str, actor: User | AnonymousUser) -> User:
     """Create a dashboard account with one role; the password must pass Django's validators."""
     username = (username or "").strip()
     if not username or len(username) > 150:

@@ -43,7 +43,7 @@ def back(request: HttpRequest, default: str) -> HttpResponse:
     return redirect(default)
 
 
-def write_view(perm: str, default: str) -> Callable[[View], View]:
+def write_view(perm: str, default: str) -> Callable[[Callable[..., str | None]], View]:
     """Login, permission, POST only (CSRF by middleware); a domain refusal becomes a message.
 
     The wrapped view returns a success message (or None); the response is a redirect back, which

@@ -63,7 +63,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/settings/index.html", _forms(request))
 
 
-def _clean(form: djforms.Form) -> dict[str, Any]:
+def _clean(form: djforms.BaseForm) -> dict[str, Any]:
     """The form's cleaned data, or an InvalidInput naming the first bad field."""
     if form.is_valid():
         return form.cleaned_data

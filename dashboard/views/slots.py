@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -21,7 +23,7 @@ TOP = 10
 
 
 def _analytics(community_id: int) -> dict[str, object]:
-    since = timezone.now() - timezone.timedelta(days=30)
+    since = timezone.now() - timedelta(days=30)
     base = SlotRequest.objects.filter(community_id=community_id, created_at__gte=since, slot__isnull=False)
     return {
         "top_slots": list(

@@ -21,7 +21,8 @@ def users(request: HttpRequest) -> HttpResponse:
     community_or_404(request)
     query = str(request.GET.get("q", ""))[: selectors.SEARCH_MAX]
     hits = selectors.user_search(query=query)
-    template = "dashboard/users/_results.html" if request.htmx else "dashboard/users/search.html"
+    partial = bool(getattr(request, "htmx", False))
+    template = "dashboard/users/_results.html" if partial else "dashboard/users/search.html"
     return render(request, template, {"q": query, "hits": hits})
 
 

@@ -347,3 +347,15 @@ def test_timer_update_of_another_communitys_timer_is_not_found(world: World) -> 
             enabled=True,
             actor_label="t",
         )
+
+
+def test_rollup_task_is_scheduled_and_sums_each_community(world: World, clock: Any) -> None:
+    from django.conf import settings
+
+    from dashboard.tasks import dashboard_ticket_days_refresh
+
+    assert settings.CELERY_BEAT_SCHEDULE["dashboard-ticket-days"]["task"] == (
+        "dashboard.tasks.dashboard_ticket_days_refresh"
+    )
+    clock.shift(timedelta(minutes=30))
+    assert dashboard_ticket_days_refresh.delay().get() == 1
