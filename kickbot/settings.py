@@ -256,6 +256,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     },
     "watchtime-mirror-rebuild": {"task": "watchtime.tasks.watchtime_mirror_rebuild_all", "schedule": 86400},
     "slots-catalogue-refresh": {"task": "slots.tasks.catalogue_refresh", "schedule": 86400},
+    "dashboard-ticket-days": {"task": "dashboard.tasks.dashboard_ticket_days_refresh", "schedule": 600},
 }
 
 # --- integrations ------------------------------------------------------------------------
