@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 import httpx
-from discord.utils import escape_markdown, escape_mentions
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -31,6 +30,7 @@ from kickbot.errors import InvalidInput
 from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.services import audit_record
+from kickbot.text import discord_safe
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def link_redirect_uri() -> str:
 
 def _text(value: str) -> str:
     """Viewer-supplied text made inert for a Discord message (no markdown, no mentions)."""
-    return escape_mentions(escape_markdown(value))
+    return discord_safe(value)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ Viewer and moderator text (titles, usernames) is escaped: embeds never ping and 
 from __future__ import annotations
 
 import discord
-from discord.utils import escape_markdown, escape_mentions
 
 from gtb.parsing import format_cents
 from gtb.selectors import GtbStats, SessionView
+from kickbot.text import discord_safe
 
 STATUS_TEXT = {
     "open": "🟢 Open: type `!gtb <amount>` in Kick chat",
@@ -20,7 +20,7 @@ STATUS_TEXT = {
 
 
 def safe(text: str) -> str:
-    return escape_mentions(escape_markdown(text))
+    return discord_safe(text)
 
 
 def panel_embed(session: SessionView | None, *, prefix: str = "!") -> discord.Embed:

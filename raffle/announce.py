@@ -10,16 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from discord.utils import escape_markdown, escape_mentions
-
 from botworker.outbox import outbox_enqueue
+from kickbot.text import discord_safe
 from raffle.models import RafflePeriod, RaffleSettings, RaffleWinner
 from raffle.selectors import period_url
 
 
 def safe(text: str) -> str:
     """Viewer text for Discord: no markdown tricks, no mentions."""
-    return escape_mentions(escape_markdown(text))
+    return discord_safe(text)
 
 
 def _discord(

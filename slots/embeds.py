@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import discord
-from discord.utils import escape_markdown, escape_mentions
+from discord.utils import escape_markdown
 
+from kickbot.text import discord_safe
 from slots.selectors import QueueView, SlotInfo
 
 COLOUR_OPEN = discord.Colour.green()
@@ -20,7 +21,7 @@ COLOUR_CLOSED = discord.Colour.dark_grey()
 
 def safe(text: str, limit: int = 200) -> str:
     """Viewer text fit for an embed: cut to ``limit``, markdown and mentions escaped."""
-    return escape_mentions(escape_markdown(text[:limit]))
+    return discord_safe(text, limit=limit)
 
 
 def slot_line(slot: SlotInfo) -> str:

@@ -115,11 +115,6 @@ def test_gtb_embeds_escape_titles_and_winner_names(community: Community, hostile
     assert_tables_intact()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="discord.utils.escape_markdown leaves masked links: a viewer's !sr text can show a disguised "
-    "link in the moderators' channel (reported; needs one shared escape helper for every app)",
-)
 def test_slot_request_embed_does_not_render_a_viewers_masked_link() -> None:
     embed = slot_embeds.request_embed(
         request_id=1,

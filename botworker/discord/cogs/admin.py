@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from discord.ext import commands
-from discord.utils import escape_markdown, escape_mentions
+from discord.utils import escape_markdown
 from django.conf import settings
 
 from botworker.bridge import run_sync
@@ -21,6 +21,7 @@ from botworker.discord.common import community_admin, community_of, reply
 from kickbot.health import health_report
 from kickbot.kick import TokenState, kick_token_state
 from kickbot.redis_client import get_async_redis, key
+from kickbot.text import discord_safe
 from timers.selectors import TimerView, timed_messages_list
 from timers.services import timed_message_create, timed_message_delete
 
@@ -151,7 +152,7 @@ def timers_text(timers: list[TimerView]) -> str:
         flags.append("live only" if t.live_only else "also offline")
         if not t.enabled:
             flags.append("off")
-        text = escape_mentions(escape_markdown(t.text[:80] + ("…" if len(t.text) > 80 else "")))
+        text = discord_safe(t.text[:80] + ("…" if len(t.text) > 80 else ""))
         lines.append(f"`#{t.id}` {', '.join(flags)}: {text}")
     body = "\n".join(lines)
     if len(body) > DISCORD_LIMIT - 50:

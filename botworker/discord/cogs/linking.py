@@ -10,7 +10,6 @@ from typing import Any
 
 import discord
 from discord.ext import commands
-from discord.utils import escape_markdown, escape_mentions
 
 from accounts.selectors import link_log_settings
 from accounts.services import link_log_set, link_panel_posted, link_remove
@@ -18,6 +17,7 @@ from botworker.bridge import run_sync
 from botworker.discord.common import NO_MENTIONS, community_admin, community_of, reply
 from botworker.discord.views import LINK_TEXT, LinkButtonView, LinkPanelView, link_offer_for, link_panel_embed
 from kickbot.errors import InvalidInput
+from kickbot.text import discord_safe
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class LinkingCog(commands.Cog, name="Linking"):
         if name is None:
             await reply(ctx, "Your Discord account is not linked to a Kick account.")
         else:
-            await reply(ctx, f"Unlinked the Kick account **{escape_mentions(escape_markdown(name))}**.")
+            await reply(ctx, f"Unlinked the Kick account **{discord_safe(name)}**.")
 
     @commands.hybrid_command(name="setup_link_panel", description="Post the Link Kick account panel (admins)")
     @commands.guild_only()

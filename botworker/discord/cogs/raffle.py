@@ -11,19 +11,19 @@ from typing import Any
 
 import discord
 from discord.ext import commands
-from discord.utils import escape_markdown, escape_mentions
 
 from accounts.selectors import link_for_discord_user
 from botworker.bridge import run_sync
 from botworker.discord.common import community_admin, community_of, reply
 from kickbot.errors import KickbotError
+from kickbot.text import discord_safe
 from raffle import replies, selectors, services
 
 log = logging.getLogger(__name__)
 
 
 def safe(text: str) -> str:
-    return escape_mentions(escape_markdown(text))
+    return discord_safe(text)
 
 
 def actor(ctx: commands.Context[Any]) -> str:

@@ -15,11 +15,11 @@ from typing import Any
 
 import discord
 from discord.ext import commands, tasks
-from discord.utils import escape_markdown, escape_mentions
 
 from botworker.bridge import run_sync
 from botworker.discord.common import NO_MENTIONS, community_admin, community_of, reply
 from kickbot.errors import InvalidInput, KickbotError
+from kickbot.text import discord_safe
 from watchtime.commands import describe_rank
 from watchtime.selectors import (
     format_minutes,
@@ -66,7 +66,7 @@ def parse_count(text: str | None) -> int:
 
 
 def _safe(text: str) -> str:
-    return escape_mentions(escape_markdown(text))
+    return discord_safe(text)
 
 
 def role_facts(role: discord.Role, guild: discord.Guild) -> RoleFacts:
