@@ -107,6 +107,23 @@ async def test_health_without_token_or_ingest_data_says_so(cog: AdminCog, guild:
     assert "Kick chat ingestion: no data yet" in text
     assert "❌ Celery worker heartbeat: never" in text
     assert "❌ Discord latency: not connected yet" in text
+    assert "Kick webhooks: not checked yet" in text
+
+
+async def test_health_shows_webhook_subscriptions(cog: AdminCog, guild: MockGuild, community: Any) -> None:
+    import json
+
+    get_redis().set(
+        key("kick-subs", community.pk),
+        json.dumps({"active": ["a", "b"], "wanted": ["a", "b", "c"], "error": ""}),
+    )
+    ctx = MockContext(guild=guild, author=admin(guild))
+    await cog.health.callback(cog, ctx)
+    assert "❌ Kick webhooks: 2 of 3 subscriptions active" in sent(ctx)
+    get_redis().set(key("kick-subs", community.pk), json.dumps({"error": "KickAuthError: **401**"}))
+    ctx = MockContext(guild=guild, author=admin(guild))
+    await cog.health.callback(cog, ctx)
+    assert "❌ Kick webhooks: last check failed (KickAuthError: \\*\\*401\\*\\*)" in sent(ctx)
 
 
 async def test_timers_add_list_remove(cog: AdminCog, guild: MockGuild, community: Any) -> None:

@@ -20,6 +20,7 @@ from botworker.bridge import run_sync
 from botworker.discord.common import community_admin, community_of, reply
 from kickbot.health import health_report
 from kickbot.kick import TokenState, kick_token_state
+from kickbot.kick_sync import subscriptions_state
 from kickbot.redis_client import get_async_redis, key
 from kickbot.text import discord_safe
 from timers.selectors import TimerView, timed_messages_list
@@ -114,8 +115,21 @@ def _event_age(raw: str) -> str:
     return _age(max(0.0, (datetime.now(UTC) - at).total_seconds()))
 
 
+def _subscriptions_line(subs: dict[str, Any] | None) -> str:
+    if not subs:
+        return "❔ Kick webhooks: not checked yet (every 10 minutes once Kick is connected)"
+    if subs.get("error"):
+        return f"❌ Kick webhooks: last check failed ({escape_markdown(str(subs['error'])[:80])})"
+    active, wanted = len(subs.get("active") or []), len(subs.get("wanted") or [])
+    return f"{_mark(active >= wanted)} Kick webhooks: {active} of {wanted} subscriptions active"
+
+
 def health_text(
-    report: dict[str, Any], token: TokenState, ingest: IngestState | None, latency_s: float
+    report: dict[str, Any],
+    token: TokenState,
+    ingest: IngestState | None,
+    latency_s: float,
+    subs: dict[str, Any] | None = None,
 ) -> str:
     database, redis_state = report["database"], report["redis"]
     lines = [
@@ -134,6 +148,7 @@ def health_text(
             lines.append(f"{_mark(state['ok'])} {label} heartbeat: {_age(state['heartbeat_age_s'])}")
     lines.append(_token_line(token))
     lines.append(_ingest_line(ingest))
+    lines.append(_subscriptions_line(subs))
     if math.isfinite(latency_s):
         lines.append(f"{_mark(latency_s < 1)} Discord latency: {latency_s * 1000:.0f} ms")
     else:
@@ -174,7 +189,8 @@ class AdminCog(commands.Cog, name="Admin"):
         report = await run_sync(health_report)()
         token = await run_sync(kick_token_state)(community_id=community.community_id)
         ingest = await ingest_state(community.community_id)
-        await reply(ctx, health_text(report, token, ingest, self.bot.latency))
+        subs = await run_sync(subscriptions_state)(community_id=community.community_id)
+        await reply(ctx, health_text(report, token, ingest, self.bot.latency, subs))
 
     @commands.hybrid_command(name="dashboard", description="The dashboard's address (admins)")
     @commands.guild_only()
