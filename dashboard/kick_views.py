@@ -97,6 +97,7 @@ def kick_callback(request: HttpRequest) -> HttpResponse:
             base_url=settings.KICK_API_BASE_URL,
             tokens=_Fixed(tokens.access_token),
             client=http_client_factory(),
+            owns_client=True,
         )
         with api:
             users = api.get_users()

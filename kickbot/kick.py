@@ -43,6 +43,7 @@ def oauth_client() -> KickOAuth:
         client_id=settings.KICK_CLIENT_ID,
         client_secret=settings.KICK_CLIENT_SECRET,
         client=http_client_factory(),
+        owns_client=True,
     )
 
 
@@ -174,6 +175,7 @@ def kick_api(*, community_id: int) -> KickApi:
         base_url=settings.KICK_API_BASE_URL,
         tokens=DbTokenProvider(community_id),
         client=http_client_factory(),
+        owns_client=True,
     )
 
 
@@ -182,6 +184,7 @@ def async_kick_api(*, community_id: int) -> AsyncKickApi:
         base_url=settings.KICK_API_BASE_URL,
         tokens=AsyncDbTokenProvider(community_id),
         client=async_http_client_factory(),
+        owns_client=True,
     )
 
 

@@ -246,3 +246,20 @@ def test_detect_button_says_when_kick_refuses(
 def test_moderator_cannot_detect(client: Client, moderator: Any, community: Community) -> None:
     client.force_login(moderator)
     assert client.post("/dashboard/kick/detect/").status_code == 403
+
+
+def test_clients_made_for_a_community_close_their_connection(
+    community: Community, fake: FakeKick, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[Any] = []
+
+    def tracked() -> Any:
+        client = fake.client()
+        made.append(client)
+        return client
+
+    monkeypatch.setattr(kick, "http_client_factory", tracked)
+    _stored_token(community, fake, expires_in=timedelta(hours=1))
+    with kick.kick_api(community_id=community.pk) as api:
+        api.get_users()
+    assert made and all(c.is_closed for c in made)

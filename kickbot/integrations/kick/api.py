@@ -452,6 +452,7 @@ class KickApi:
         base_url: str,
         tokens: TokenProvider,
         client: httpx.Client | None = None,
+        owns_client: bool | None = None,
         timeout: float = 10.0,
         max_retries: int = 2,
         backoff: float = 0.5,
@@ -459,7 +460,8 @@ class KickApi:
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._tokens = tokens
-        self._owns_client = client is None
+        # A client we made is ours to close; a given one only when the caller hands it over.
+        self._owns_client = client is None if owns_client is None else owns_client
         self._client = client if client is not None else httpx.Client(timeout=timeout)
         self._timeout = timeout
         self._max_retries = max_retries
@@ -562,6 +564,7 @@ class AsyncKickApi:
         base_url: str,
         tokens: AsyncTokenProvider,
         client: httpx.AsyncClient | None = None,
+        owns_client: bool | None = None,
         timeout: float = 10.0,
         max_retries: int = 2,
         backoff: float = 0.5,
@@ -569,7 +572,8 @@ class AsyncKickApi:
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._tokens = tokens
-        self._owns_client = client is None
+        # A client we made is ours to close; a given one only when the caller hands it over.
+        self._owns_client = client is None if owns_client is None else owns_client
         self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
         self._timeout = timeout
         self._max_retries = max_retries

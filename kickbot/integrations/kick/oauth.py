@@ -169,13 +169,15 @@ class KickOAuth:
         client_id: str,
         client_secret: str,
         client: httpx.Client | None = None,
+        owns_client: bool | None = None,
         timeout: float = 10.0,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
-        self._owns_client = client is None
+        # A client we made is ours to close; a given one only when the caller hands it over.
+        self._owns_client = client is None if owns_client is None else owns_client
         self._client = client if client is not None else httpx.Client(timeout=timeout)
         self._timeout = timeout
         self._clock = clock
