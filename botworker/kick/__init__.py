@@ -11,9 +11,11 @@ No database access in this package. How the pipeline combines the pieces (the re
    goes on. Call ``coalescer.flush()`` about once a second (fallback gifts).
 3. Webhook (after the signature check): ``webhook_to_events(type, message_id_header, body)``.
    If the bot process handles it, feed a ``GiftEvent`` to the same coalescer too.
-4. Every final event: ``if await seen_before(redis, keys=event.dedupe_keys(),
-   prefix=f"{REDIS_KEY_PREFIX}:dedupe:{community_id}"): skip``; else dispatch. The shared
-   semantic keys make Pusher/webhook duplicates (chat, subs, gifts, bans) collapse here even
-   across processes. Then award in ONE DB transaction with a unique key on the event key
-   (Redis dedupe is a 10-minute filter, not the ledger's guarantee).
+4. Every final event's ``dedupe_keys()`` are claimed through :class:`dedupe.Dedupe` (one script
+   call per batch); an event with any key already present is skipped, a handled one keeps its
+   keys for the dedupe window, a failed one releases them for redelivery
+   (``pipeline.CommunityPipeline`` does all this). The shared semantic keys make Pusher/webhook
+   duplicates (chat, subs, gifts, bans) collapse here even across processes. Then award in ONE
+   DB transaction with a unique key on the event key (Redis dedupe is a 10-minute filter, not
+   the ledger's guarantee).
 """

@@ -5,7 +5,7 @@ or a webhook body. Two methods matter for counting things once:
 
 * ``semantic_key()`` names the *thing that happened*, independent of which source reported
   it, so the same chat line seen on Pusher and via webhook maps to the same key;
-* ``dedupe_keys()`` is what the pipeline passes to :func:`botworker.kick.dedupe.seen_before`:
+* ``dedupe_keys()`` is what the pipeline claims through :class:`botworker.kick.dedupe.Dedupe`:
   the source's own id (message id / webhook message id) plus the semantic key.
 
 Pusher gift frames are not events: they are :class:`GiftEvidence`, which only

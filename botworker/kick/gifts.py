@@ -27,7 +27,7 @@ the parsers turn the useful ones into :class:`GiftEvidence`. The rule:
    gifter had a purchase emitted within ``2 * window_s``.
 
 The coalescer is in-memory and per process: the pipeline must also pass every emitted
-``GiftEvent`` through :func:`botworker.kick.dedupe.seen_before` with ``dedupe_keys()``, which
+``GiftEvent``'s ``dedupe_keys()`` through :class:`botworker.kick.dedupe.Dedupe`, which
 catches the same purchase reported by the webhook process (same semantic key). Call
 :meth:`flush` about once a second so fallback purchases are not held longer than needed.
 """

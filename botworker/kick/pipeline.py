@@ -22,6 +22,7 @@ from typing import Any
 from accounts.services import kick_users_seen
 from botworker.bridge import run_sync
 from botworker.commands.router import ChatLine, CommandRouter, Reply
+from botworker.kick.dedupe import Dedupe
 from botworker.kick.events import ChatEvent, Event, GiftEvent, GiftEvidence, LiveEvent
 from botworker.kick.gifts import GiftCoalescer
 from botworker.kick.handlers import EventContext, EventHandlers
@@ -37,21 +38,6 @@ LAG_WINDOW_S = 300
 # process killed between the two (kill -9, OOM) must not hide the event from its redelivery
 # (a webhook stream entry is reclaimed after 30 s idle) for the whole dedupe window.
 CLAIM_TTL_S = 25
-# SET key 1 NX EX ttl for every key; returns 1 where the key was new, 0 where it existed.
-SET_NX_MANY = """
-local out = {}
-for i, k in ipairs(KEYS) do
-  out[i] = redis.call('SET', k, '1', 'NX', 'EX', ARGV[1]) and 1 or 0
-end
-return out
-"""
-# EXPIRE every key (handled events: the claim becomes the full dedupe window).
-EXPIRE_MANY = """
-for i, k in ipairs(KEYS) do
-  redis.call('EXPIRE', k, ARGV[1])
-end
-return #KEYS
-"""
 
 
 class DeliveryFailed(Exception):
@@ -151,8 +137,7 @@ class CommunityPipeline:
         self._dedupe_prefix = key("dedupe", community.id)
         self.queue: asyncio.Queue[PusherFrame] = asyncio.Queue(maxsize=50_000)
         # One command for a whole batch: packing thousands of SETs in redis-py costs more than Redis.
-        self._set_nx = redis.register_script(SET_NX_MANY)
-        self._expire = redis.register_script(EXPIRE_MANY)
+        self.dedupe = Dedupe(redis, prefix=self._dedupe_prefix)
 
     def reconfigure(self, community: CommunityConfig) -> None:
         """New prefix or bot account from the dashboard, applied between two batches."""
@@ -224,34 +209,22 @@ class CommunityPipeline:
     async def dispatch(self, event: Event) -> None:
         await self.dispatch_many([event])
 
-    def _names(self, event: Event) -> list[str]:
-        return [f"{self._dedupe_prefix}:{k}" for k in dict.fromkeys(event.dedupe_keys())]
-
     async def _fresh(self, events: list[Event]) -> list[Event]:
         """Drop events seen or claimed before (this batch included): one script call claims every key NX
         for ``CLAIM_TTL_S``; :meth:`_settle` confirms or releases the claims."""
-        keyed = [(e, self._names(e)) for e in events]
-        names = [n for _, keys in keyed for n in keys]
-        created = iter(await self._set_nx(keys=names, args=[CLAIM_TTL_S]))
-        fresh = []
-        for event, keys in keyed:
-            if all([next(created) for _ in keys]):
-                fresh.append(event)
-            else:
-                self.stats.duplicates += 1
-        return fresh
+        claimed = await self.dedupe.claim([e.dedupe_keys() for e in events], ttl_s=CLAIM_TTL_S)
+        self.stats.duplicates += claimed.count(False)
+        return [event for event, new in zip(events, claimed, strict=True) if new]
 
     async def _settle(self, handled: list[Event], failed: list[Event]) -> None:
         """Handled events keep their keys for the dedupe window; failed ones free them for a retry."""
-        done = [n for e in handled for n in self._names(e)]
-        if done:
-            await self._expire(keys=done, args=[self.dedupe_ttl_s])
+        await self.dedupe.keep(
+            [n for e in handled for n in self.dedupe.names(e.dedupe_keys())], ttl_s=self.dedupe_ttl_s
+        )
         for event in failed:
             if isinstance(event, GiftEvent):
                 self.coalescer.retract(event)
-        retry = [n for e in failed for n in self._names(e)]
-        if retry:
-            await self.redis.delete(*retry)
+        await self.dedupe.release([n for e in failed for n in self.dedupe.names(e.dedupe_keys())])
 
     async def dispatch_many(self, events: Sequence[Event]) -> list[Event]:
         """Handle fresh events; returns those whose handling failed (their dedupe keys released)."""
