@@ -18,6 +18,7 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 import httpx
 
+from ._owned import OwnedClient
 from .errors import (
     KickAuthError,
     KickBadResponse,
@@ -443,7 +444,7 @@ class _Attempts:
 # --- clients -------------------------------------------------------------------------------------
 
 
-class KickApi:
+class KickApi(OwnedClient):
     """Sync client for Kick's public API, for Celery tasks and web views."""
 
     def __init__(
@@ -470,19 +471,6 @@ class KickApi:
 
     def __repr__(self) -> str:
         return f"KickApi(base_url={self._base_url!r})"
-
-    def close(self) -> None:
-        """Close the HTTP client if this object created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def get_users(self, user_ids: list[int] | None = None) -> list[KickUserInfo]:
         """Users by id; None returns the token's own user (with email when the scope allows)."""

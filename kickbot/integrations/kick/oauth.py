@@ -9,12 +9,12 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
 
+from ._owned import OwnedClient
 from .errors import (
     KickAuthError,
     KickBadResponse,
@@ -159,7 +159,7 @@ def parse_token_response(
     )
 
 
-class KickOAuth:
+class KickOAuth(OwnedClient):
     """Sync client for id.kick.com; no retries: codes are single-use and refresh tokens rotate."""
 
     def __init__(
@@ -184,19 +184,6 @@ class KickOAuth:
 
     def __repr__(self) -> str:
         return f"KickOAuth(base_url={self._base_url!r}, client_id={self._client_id!r})"
-
-    def close(self) -> None:
-        """Close the HTTP client if this object created it."""
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
         """Exchange an authorization code for tokens (grant_type=authorization_code); a code works once."""
