@@ -104,15 +104,27 @@ def _kick_ingest() -> dict[str, Any]:
     for pk, _slug, _live in rows:
         pipe.hgetall(key("ingest", pk))
     for (_pk, slug, live), data in zip(rows, pipe.execute(), strict=True):
-        updated = _num(data.get(b"updated_at"))
-        last = _num(data.get(b"last_event_at"))
-        out[slug] = {
-            "live": live,
-            "ingesting": updated is not None and now - updated < 30,
-            "connected": data.get(b"connected") == b"1",
-            "lag_p50_ms": _num(data.get(b"lag_p50_ms")),
-            "lag_p95_ms": _num(data.get(b"lag_p95_ms")),
-            "last_event_age_s": None if last is None else round(now - last, 1),
-            "events": int(_num(data.get(b"events")) or 0),
-        }
+        out[slug] = {"live": live, **_ingest_entry(data, now=now)}
     return out
+
+
+def _ingest_entry(data: dict[bytes, bytes], *, now: float) -> dict[str, Any]:
+    """One community's ingestion hash (written by ``CommunityPipeline.publish_stats``), parsed."""
+    updated = _num(data.get(b"updated_at"))
+    last = _num(data.get(b"last_event_at"))
+    return {
+        "ingesting": updated is not None and now - updated < 30,
+        "connected": data.get(b"connected") == b"1",
+        "lag_p50_ms": _num(data.get(b"lag_p50_ms")),
+        "lag_p95_ms": _num(data.get(b"lag_p95_ms")),
+        "last_event_age_s": None if last is None else round(now - last, 1),
+        "events": int(_num(data.get(b"events")) or 0),
+    }
+
+
+def ingest_for(*, community_id: int) -> dict[str, Any] | None:
+    """One community's ingestion state for ``!health``; None while the pipeline has written nothing."""
+    from kickbot.redis_client import key
+
+    data: Any = get_redis().hgetall(key("ingest", community_id))
+    return _ingest_entry(data, now=time.time()) if data else None

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from discord.ext import commands
@@ -18,10 +16,9 @@ from django.conf import settings
 
 from botworker.bridge import run_sync
 from botworker.discord.common import community_admin, community_of, reply
-from kickbot.health import health_report
+from kickbot.health import health_report, ingest_for
 from kickbot.kick import TokenState, kick_token_state
 from kickbot.kick_sync import subscriptions_state
-from kickbot.redis_client import get_async_redis, key
 from kickbot.text import discord_safe
 from timers.selectors import TimerView, timed_messages_list
 from timers.services import timed_message_create, timed_message_delete
@@ -30,40 +27,6 @@ log = logging.getLogger(__name__)
 
 DISCORD_LIMIT = 2000
 TIMERS_USAGE = "Use `timers list`, `timers add <minutes> <text>` or `timers remove <id>`."
-
-
-@dataclass(frozen=True)
-class IngestState:
-    """The Kick pipeline's ingestion stats for a community (Redis hash ``ingest:<community>``)."""
-
-    connected: str | None
-    lag_p50_ms: str | None
-    lag_p95_ms: str | None
-    last_event_at: str | None
-
-
-async def ingest_state(community_id: int) -> IngestState | None:
-    """None when the pipeline has written nothing yet (or Redis can't be read)."""
-    client = get_async_redis()
-    try:
-        raw = await client.hgetall(key("ingest", community_id))
-    except Exception as exc:
-        log.warning("ingest stats unreadable: %s", type(exc).__name__)
-        return None
-    finally:
-        await client.aclose()
-    if not raw:
-        return None
-    values = {
-        (k.decode() if isinstance(k, bytes) else str(k)): (v.decode() if isinstance(v, bytes) else str(v))
-        for k, v in raw.items()
-    }
-    return IngestState(
-        connected=values.get("connected"),
-        lag_p50_ms=values.get("lag_p50_ms"),
-        lag_p95_ms=values.get("lag_p95_ms"),
-        last_event_at=values.get("last_event_at"),
-    )
 
 
 def _mark(ok: bool) -> str:
@@ -89,30 +52,20 @@ def _token_line(token: TokenState) -> str:
     return f"{_mark(ok)} Kick token: {expiry}{error}"
 
 
-def _ingest_line(state: IngestState | None) -> str:
+def _ms(value: float | None) -> str:
+    return "?" if value is None else f"{value:.0f}"
+
+
+def _ingest_line(state: dict[str, Any] | None) -> str:
     if state is None:
         return "⚪ Kick chat ingestion: no data yet"
-    connected = (state.connected or "").lower() in {"1", "true", "yes"}
+    connected = bool(state["connected"])
     parts = ["connected" if connected else "disconnected"]
-    if state.lag_p50_ms is not None or state.lag_p95_ms is not None:
-        parts.append(f"lag p50 {state.lag_p50_ms or '?'} ms, p95 {state.lag_p95_ms or '?'} ms")
-    if state.last_event_at:
-        parts.append(f"last event {_event_age(state.last_event_at)}")
+    if state["lag_p50_ms"] is not None or state["lag_p95_ms"] is not None:
+        parts.append(f"lag p50 {_ms(state['lag_p50_ms'])} ms, p95 {_ms(state['lag_p95_ms'])} ms")
+    if state["last_event_age_s"] is not None:
+        parts.append(f"last event {_age(max(0.0, state['last_event_age_s']))}")
     return f"{_mark(connected)} Kick chat ingestion: " + ", ".join(parts)
-
-
-def _event_age(raw: str) -> str:
-    """``last_event_at`` as unix seconds or ISO 8601 → "12 s ago"; anything else is shown as is."""
-    try:
-        at = datetime.fromtimestamp(float(raw), tz=UTC)
-    except ValueError:
-        try:
-            at = datetime.fromisoformat(raw)
-        except ValueError:
-            return escape_markdown(raw[:40])
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return _age(max(0.0, (datetime.now(UTC) - at).total_seconds()))
 
 
 def _subscriptions_line(subs: dict[str, Any] | None) -> str:
@@ -127,7 +80,7 @@ def _subscriptions_line(subs: dict[str, Any] | None) -> str:
 def health_text(
     report: dict[str, Any],
     token: TokenState,
-    ingest: IngestState | None,
+    ingest: dict[str, Any] | None,
     latency_s: float,
     subs: dict[str, Any] | None = None,
 ) -> str:
@@ -188,7 +141,11 @@ class AdminCog(commands.Cog, name="Admin"):
         community = await community_of(ctx.guild)
         report = await run_sync(health_report)()
         token = await run_sync(kick_token_state)(community_id=community.community_id)
-        ingest = await ingest_state(community.community_id)
+        try:
+            ingest = await run_sync(ingest_for)(community_id=community.community_id)
+        except Exception as exc:  # health must answer even when Redis does not
+            log.warning("ingest stats unreadable: %s", type(exc).__name__)
+            ingest = None
         subs = await run_sync(subscriptions_state)(community_id=community.community_id)
         await reply(ctx, health_text(report, token, ingest, self.bot.latency, subs))
 
