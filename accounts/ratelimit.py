@@ -7,8 +7,6 @@ from django.http import HttpRequest
 
 from kickbot.ratelimit import client_ip, rate_limit_exceeded
 
-__all__ = ["client_ip", "link_rate_limited", "rate_limit_exceeded"]
-
 
 def link_rate_limited(request: HttpRequest) -> bool:
     return rate_limit_exceeded(

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from botworker.commands.router import Reply
 from botworker.kick.component import KickIngestion, _config
+from botworker.kick.handlers import handlers
 from botworker.kick.parsers import ParseError, parse_pusher_frame
 from botworker.kick.pipeline import CommunityConfig, CommunityPipeline
 from kickbot.redis_client import get_async_redis
@@ -67,7 +68,7 @@ class Command(BaseCommand):
 
         ingestion = KickIngestion(communities=[cfg], redis=redis)
         pipeline = CommunityPipeline(
-            community=cfg, redis=redis, router=ingestion.router, handlers=_handlers(), on_reply=count_reply
+            community=cfg, redis=redis, router=ingestion.router, handlers=handlers, on_reply=count_reply
         )
         read = errors = 0
         try:
@@ -108,9 +109,3 @@ class Command(BaseCommand):
             "replies": replies,
             "errors": errors + stats.errors,
         }
-
-
-def _handlers() -> Any:
-    from botworker.kick.handlers import handlers
-
-    return handlers
