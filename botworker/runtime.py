@@ -16,6 +16,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from botworker.aio import wait_any
 from kickbot.heartbeat import heartbeat_write
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,7 @@ class BotRuntime:
     async def _heartbeat(self) -> None:
         while not self.stop_event.is_set():
             await sync_to_async(heartbeat_write, thread_sensitive=False)(name="bot")
-            try:
-                await asyncio.wait_for(self.stop_event.wait(), timeout=self.heartbeat_interval)
-            except TimeoutError:
-                pass
+            await wait_any(self.stop_event, seconds=self.heartbeat_interval)
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -14,6 +14,7 @@ from typing import Any
 
 import discord
 
+from botworker.aio import wait_any
 from botworker.bridge import run_sync
 from botworker.discord.common import NO_MENTIONS
 from botworker.models import OutboxMessage
@@ -50,10 +51,7 @@ class DiscordOutboxSender:
                     await self.run_once()
                 except Exception:
                     log.exception("outbox pass failed")
-            try:
-                await asyncio.wait_for(stop_event.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
+            await wait_any(stop_event, seconds=self.interval)
 
     async def run_once(self) -> int:
         """Claim and deliver one batch; returns how many rows were sent."""

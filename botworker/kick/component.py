@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
+from botworker.aio import wait_any
 from botworker.bridge import run_sync
 from botworker.commands import autodiscover as commands_autodiscover
 from botworker.commands import registry
@@ -54,24 +55,13 @@ def _config(row: dict[str, Any]) -> CommunityConfig:
     )
 
 
-async def _until(*events: asyncio.Event) -> None:
-    """Return as soon as any of ``events`` is set."""
-    waiters = [asyncio.create_task(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
-
-
 async def _every(seconds: float, stop: asyncio.Event, fn: Callable[[], Coroutine[Any, Any, Any]]) -> None:
     while not stop.is_set():
         try:
             await fn()
         except Exception:
             log.exception("periodic %s failed", getattr(fn, "__qualname__", fn))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
+        await wait_any(stop, seconds=seconds)
 
 
 class KickIngestion:
@@ -118,8 +108,7 @@ class KickIngestion:
         sender = asyncio.create_task(self._send_loop(stop), name="kick:sender")
         try:
             while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.refresh_s)
+                await wait_any(stop, seconds=self.refresh_s)
                 if not stop.is_set() and self.reload is not None:
                     try:
                         await self._apply(await self.reload(), tasks, stop)
@@ -190,16 +179,17 @@ class KickIngestion:
         self.pipelines[cfg.id] = pipeline
         holding = asyncio.create_task(lease.hold(stop))
         workers: list[asyncio.Task[None]] = []
+        inner = asyncio.Event()
         try:
             while not stop.is_set():
-                await _until(lease.held, stop)
+                await wait_any(lease.held, stop)
                 if stop.is_set():
                     break
                 log.info("ingesting Kick chat of %s (lease held by %s)", cfg.slug, self.holder_id)
                 self.held.add(cfg.id)
                 inner = asyncio.Event()
                 workers = [asyncio.create_task(w) for w in self._workers(cfg, pipeline, inner)]
-                await _until(lease.lost, stop)
+                await wait_any(lease.lost, stop)
                 self.held.discard(cfg.id)
                 inner.set()
                 await asyncio.gather(*workers, return_exceptions=True)
@@ -209,6 +199,7 @@ class KickIngestion:
                     log.warning("lost the ingestion lease of %s; standing by", cfg.slug)
         finally:
             self.held.discard(cfg.id)
+            inner.set()  # workers end by themselves even if a cancellation below is lost
             for task in (*workers, holding):  # never leave a reader running past our own end
                 task.cancel()
             await asyncio.gather(*workers, holding, return_exceptions=True)
@@ -257,8 +248,7 @@ class KickIngestion:
                 await reader.read_once(pipeline.on_webhook)
             except Exception:
                 log.exception("reading webhook deliveries failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=2)
+                await wait_any(stop, seconds=2)
 
     # --- Kick chat out -------------------------------------------------------------------
     def _sender(self, community: CommunityConfig) -> KickChatSender:
@@ -277,8 +267,7 @@ class KickIngestion:
             except Exception:
                 log.exception("kick chat pass failed")
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_until(self.wake, stop), timeout=1.0)
+            await wait_any(self.wake, stop, seconds=1.0)
 
     async def send_pending(self) -> int:
         if not self.held:
