@@ -647,6 +647,9 @@ def _capture_watch_baseline(period: RafflePeriod) -> None:
 
 
 def _freeze_locked(period: RafflePeriod, *, actor_label: str) -> RafflePeriod:
+    # Minutes watched since the last scheduled conversion (every 5 minutes) belong to this period:
+    # convert them under the same lock and transaction, or the freeze would drop them for good.
+    tickets_convert_watchtime(community_id=period.community_id)
     snap = build_snapshot(snapshot_rows(period_id=period.pk))
     period.status = RafflePeriod.Status.FROZEN
     period.snapshot_hash = snap.snapshot_hash

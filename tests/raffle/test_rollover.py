@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -12,8 +12,9 @@ from botworker.models import OutboxMessage
 from raffle import services, tasks
 from raffle.draw import build_snapshot, draw_winners, seed_hash
 from raffle.errors import DrawWaiting
-from raffle.models import RafflePeriod, RaffleWinner, RolloverRun
+from raffle.models import RafflePeriod, RaffleWinner, RolloverRun, TicketBalance
 from tests.raffle.conftest import RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
+from watchtime.models import WatchMonthly
 
 pytestmark = pytest.mark.django_db
 
@@ -156,6 +157,31 @@ def test_rollover_run_twice_on_the_first_draws_once(
         datetime(2027, 1, 1, tzinfo=UTC),
     )
     assert OutboxMessage.objects.filter(kind="kick_chat", dedupe_key__contains=":winners:").count() == 1
+
+
+def test_rollover_converts_the_minutes_watched_since_the_last_conversion(
+    community: Any, period: RafflePeriod
+) -> None:
+    def watched(minutes: int) -> None:
+        WatchMonthly.objects.update_or_create(
+            community=community, kick_user_id=4242, month=date(2026, 11, 1), defaults={"minutes": minutes}
+        )
+
+    services.raffle_settings_update(community_id=community.pk, actor_label="t", auto_draw=False)
+    watched(125)
+    assert services.tickets_convert_watchtime(community_id=community.pk) == 20
+    watched(130)  # the last minutes of the month, after the last scheduled conversion
+    with time_machine.travel(datetime(2026, 12, 1, 0, 1, tzinfo=UTC), tick=False):
+        tasks.raffle_rollover.delay()
+    period.refresh_from_db()
+    assert (period.status, period.total_tickets) == ("frozen", 21)
+    assert TicketBalance.objects.get(period=period, kick_user_id=4242).watchtime == 21
+
+
+def test_freeze_by_hand_converts_the_minutes_watched_so_far(community: Any, period: RafflePeriod) -> None:
+    WatchMonthly.objects.create(community=community, kick_user_id=4242, month=date(2026, 11, 1), minutes=60)
+    frozen = services.period_freeze(community_id=community.pk, actor_label="t")
+    assert (frozen.status, frozen.total_tickets) == ("frozen", 10)
 
 
 def test_rollover_follows_the_community_time_zone(community: Any, clock: Any) -> None:
