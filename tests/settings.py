@@ -18,3 +18,8 @@ os.environ.setdefault("REDIS_KEY_PREFIX", f"kbtest{os.getpid()}")
 from kickbot.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+
+# Parallel runs on one Postgres (several engineers, or make test beside .ci/run) each get their own
+# test database instead of dropping each other's ``test_kickbot``.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}  # noqa: F405

@@ -181,3 +181,32 @@ def test_leaderboard_answers_from_the_tables_when_redis_is_down(live: Any, monke
     monkeypatch.setattr(mirror, "get_redis", down)
     assert [(r.kick_user_id, r.minutes) for r in leaderboard(community_id=live.pk, limit=3)] == [(5, 10)]
     assert rank_of(community_id=live.pk, kick_user_id=5).rank == 1
+
+
+def test_known_and_new_viewers_in_one_tick_each_earn_once(live: Any) -> None:
+    """Known rows take the UPDATE, new ones the INSERT: both paths, one tick, right values back."""
+    month = T0.date().replace(day=1)
+    previous = (month - timedelta(days=1)).replace(day=1)
+    WatchTotal.objects.create(community=live, kick_user_id=1, minutes=100)
+    WatchMonthly.objects.create(community=live, kick_user_id=1, month=previous, minutes=100)
+    WatchTotal.objects.create(community=live, kick_user_id=2, minutes=7)
+    WatchMonthly.objects.create(community=live, kick_user_id=2, month=month, minutes=7)
+    WatchTotal.objects.create(community=live, kick_user_id=99, minutes=5)  # not chatting
+    for uid in (1, 2, 3):
+        chat(live.pk, uid, S0 + 5)
+
+    result = watchtime_credit(community_id=live.pk, bucket=T0, minutes=2, now=S0 + 30)
+
+    assert result.credited and result.viewers == 3
+    totals = dict(WatchTotal.objects.filter(community=live).values_list("kick_user_id", "minutes"))
+    assert totals == {1: 102, 2: 9, 3: 2, 99: 5}
+    months = dict(
+        WatchMonthly.objects.filter(community=live, month=month).values_list("kick_user_id", "minutes")
+    )
+    assert months == {1: 2, 2: 9, 3: 2}
+    assert WatchMonthly.objects.get(community=live, kick_user_id=1, month=previous).minutes == 100
+    # What the rank mirror is given: every credited viewer once, with the new values.
+    pairs = dict(p.split(":") for p in result.total_pairs.split(","))
+    assert pairs == {"1": "102", "2": "9", "3": "2"}
+    month_pairs = dict(p.split(":") for p in result.month_pairs.split(","))
+    assert month_pairs == {"1": "2", "2": "9", "3": "2"}
