@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
@@ -158,16 +158,21 @@ class DbTokenProvider:
 
 
 class AsyncDbTokenProvider:
-    """The same for AsyncKickApi: the database work runs in a thread."""
+    """The same for AsyncKickApi: the database work runs in a thread.
+
+    Not the shared sync thread (a refresh may wait on the lock and on Kick), but with Django's
+    connection upkeep around every call like any other crossing: a pool thread's connection that
+    the server closed (restart, failover) is replaced instead of failing every call until exit.
+    """
 
     def __init__(self, community_id: int) -> None:
         self._sync = DbTokenProvider(community_id)
 
     async def get(self) -> str:
-        return await sync_to_async(self._sync.get, thread_sensitive=False)()
+        return await database_sync_to_async(self._sync.get, thread_sensitive=False)()
 
     async def refresh(self) -> str:
-        return await sync_to_async(self._sync.refresh, thread_sensitive=False)()
+        return await database_sync_to_async(self._sync.refresh, thread_sensitive=False)()
 
 
 def kick_api(*, community_id: int) -> KickApi:

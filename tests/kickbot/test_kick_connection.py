@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import time_machine
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection, connections
 from django.test import Client
 from django.utils import timezone
 
@@ -263,3 +268,38 @@ def test_clients_made_for_a_community_close_their_connection(
     with kick.kick_api(community_id=community.pk) as api:
         api.get_users()
     assert made and all(c.is_closed for c in made)
+
+
+@pytest.mark.skipif(
+    not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="needs a server to cut the connection (SQLite's in-memory test database cannot be)",
+)
+@pytest.mark.django_db(transaction=True)
+async def test_async_token_reads_recover_after_the_server_ended_their_connection(
+    community: Community, fake: FakeKick
+) -> None:
+    """The bot reads the token in a pool thread: a connection the server ended (restart, failover,
+    pg_terminate_backend) must be replaced, not kept failing until the process restarts."""
+    token = (await sync_to_async(_stored_token)(community, fake, expires_in=timedelta(hours=1))).access_token
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor(max_workers=1)  # every thread_sensitive=False call lands in this thread
+    loop.set_default_executor(pool)
+    provider = kick.AsyncDbTokenProvider(community.pk)
+
+    def backend_pid() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return int(cursor.fetchone()[0])
+
+    def terminate(pid: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    try:
+        assert await provider.get() == token
+        await sync_to_async(terminate)(await loop.run_in_executor(None, backend_pid))
+        for _ in range(3):  # every call after the cut, not only a lucky later one
+            assert await provider.get() == token
+    finally:
+        await loop.run_in_executor(None, connections.close_all)
+        pool.shutdown(wait=True)
