@@ -5,13 +5,17 @@ viewers (95 % already known, 5 % new). Everything lives in a dedicated community
 and deleted at the end (rows, Kick users, Redis keys). Runs migrations first.
 
 * ``watchtime_credit_100k_s``: median of 3 real ticks of ``watchtime_credit`` (Redis read of the
-  activity set, the tick row, the two set-based upserts, commit). The rank mirror update that the
+  activity set, the tick row, the one set-based write into this month's totals, commit; all-time is
+  the closed months plus this month, see ``watchtime.models``). The rank mirror update that the
   task runs after commit is reported beside it (``mirror_update_s``, ``tick_total_s``). Baseline: the
   per-viewer ORM loop (select + update/insert, all-time and month) timed on a sample of the same
   viewers in the same run and extrapolated linearly (it is linear: one pair of queries per row).
 * ``leaderboard_top25_p95_ms``: ``leaderboard(limit=25)`` through the selector (names included).
 * ``leaderboard_rank_p95_ms``: ``rank_of`` for random viewers through the selector. Baseline: the
   plain ``count(*) WHERE minutes > mine`` with an index on (community, minutes) built for it.
+
+* ``watchtime_month_close_s``: the hourly fold of an ended month (500,000 month rows) into the
+  1,000,000 closed-month totals, once a month per community.
 
 Strategy and indexes: see ``watchtime.mirror`` and ``watchtime.selectors``.
 """
@@ -22,6 +26,7 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -159,8 +164,14 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
     from kickbot.redis_client import get_redis
     from watchtime.activity import activity_key
     from watchtime.mirror import mirror_rebuild
+    from watchtime.models import WatchMonthly, WatchSettings
     from watchtime.selectors import leaderboard, rank_of
-    from watchtime.services import community_month, watchtime_credit, watchtime_mirror_update
+    from watchtime.services import (
+        community_month,
+        watchtime_credit,
+        watchtime_mirror_update,
+        watchtime_months_close,
+    )
     from watchtime.tasks import tick_bucket
 
     call_command("migrate", verbosity=0)
@@ -176,6 +187,10 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
         month = community_month(community=community, when=timezone.now())
         t0 = time.perf_counter()
         _load_rows(cid, n_totals, month)
+        # The loaded totals are the closed months; this month is open (read from WatchMonthly).
+        WatchSettings.objects.create(
+            community_id=cid, closed_through=(month - timedelta(days=1)).replace(day=1)
+        )
         print(f"   loaded {n_totals} totals in {time.perf_counter() - t0:.1f} s", flush=True)
         if connection.vendor == "postgresql":
             # Steady state, as autovacuum keeps a live table: a bulk load leaves every page's
@@ -269,6 +284,19 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
             "baseline": naive_rank_ms,
             "ratio": round(naive_rank_ms / rank_ms, 1),
             "viewers": n_totals,
+        }
+
+        # --- month close: the hourly fold of an ended month into the closed-months totals -----
+        next_month = (month + timedelta(days=32)).replace(day=1)
+        t0 = time.perf_counter()
+        watchtime_months_close(
+            community_id=cid, now=datetime(next_month.year, next_month.month, 2, tzinfo=UTC)
+        )
+        results["watchtime_month_close_s"] = {
+            "value": round(time.perf_counter() - t0, 3),
+            "unit": "s",
+            "month_rows": WatchMonthly.objects.filter(community_id=cid, month=month).count(),
+            "totals": n_totals,
         }
     finally:
         _cleanup(cid, n_totals)

@@ -85,6 +85,7 @@ def _forget(report: ForgetReport, uid: int, actor_label: str) -> None:
     d["discord links"] = Link.objects.filter(kick_user_id=uid).delete()[0]
     d["watchtime role records"] = AppliedRole.objects.filter(discord_user_id__in=links).delete()[0]
     communities = set(WatchTotal.objects.filter(kick_user_id=uid).values_list("community_id", flat=True))
+    communities |= set(WatchMonthly.objects.filter(kick_user_id=uid).values_list("community_id", flat=True))
     d["watchtime totals"] = WatchTotal.objects.filter(kick_user_id=uid).delete()[0]
     d["watchtime months"] = WatchMonthly.objects.filter(kick_user_id=uid).delete()[0]
     d["slot requests"] = SlotRequest.objects.filter(kick_user_id=uid).delete()[0]

@@ -255,6 +255,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": ROLE_UPDATE_INTERVAL_SECONDS,
     },
     "watchtime-mirror-rebuild": {"task": "watchtime.tasks.watchtime_mirror_rebuild_all", "schedule": 86400},
+    # Hourly, so a month is folded into all-time totals within an hour of its end in any time zone.
+    "watchtime-months-close": {"task": "watchtime.tasks.watchtime_months_close_all", "schedule": 3600},
     "slots-catalogue-refresh": {"task": "slots.tasks.catalogue_refresh", "schedule": 86400},
     "dashboard-ticket-days": {"task": "dashboard.tasks.dashboard_ticket_days_refresh", "schedule": 600},
 }

@@ -1,23 +1,29 @@
 """The Redis rank mirror: sorted sets of Kick user id → minutes, for all-time and each month.
 
-Why: ``WatchTotal.minutes`` is deliberately not indexed (HOT updates keep the per-minute upsert
-of 100k rows fast), and even with an index a rank is a ``count(*)`` over every higher row (35 ms
-at 1M). In a sorted set, top-N is ``ZREVRANGE`` and a rank is ``ZCOUNT (score +inf`` — both
-O(log N). The database stays the truth:
+Why: minutes are deliberately not indexed (HOT updates keep the per-minute write of 100k rows
+fast), and even with an index a rank is a ``count(*)`` over every higher row (35 ms at 1M). In a
+sorted set, top-N is ``ZREVRANGE`` and a rank is ``ZCOUNT (score +inf`` — both O(log N). The
+database stays the truth:
 
-* ``watchtime_credit`` gets the new totals back from its upsert (``RETURNING``);
-  ``watchtime_mirror_update`` writes them after commit with scripts of batched ``ZADD GT``.
-  Values are absolute and minutes only grow, so a repeated or out-of-order write changes
-  nothing and a lost one is repaired by the viewer's next credit (or the daily rebuild).
+* ``watchtime_credit`` gets the new month values back from its write (``RETURNING``);
+  ``watchtime_mirror_update`` writes them after commit with ``ZADD GT`` (absolute values: a
+  repeated or out-of-order write changes nothing) and adds the tick's minutes to each viewer's
+  all-time score with ``ZINCRBY``. Increments are applied exactly once, in tick order: the meta
+  hash holds the last tick applied in full (``last_tick``) and how many chunks of the tick in
+  progress are in (``partial``); a chunk applies only if it is the next one of the tick that
+  follows ``last_tick``. A repeated chunk is skipped; a gap (a tick whose write was lost, or two
+  workers applying out of order) makes the script answer "stale" and the caller schedules a
+  rebuild.
 * The mirror is valid while ``wt:<community>:meta`` exists (written by a rebuild, with the month
-  the rebuild loaded). Without it the selectors answer from the database and schedule
-  ``mirror_rebuild``, which copies the tables under the community's ``WatchSettings`` row lock
-  (credits wait) into temporary keys that replace the live ones in one ``MULTI``.
+  the rebuild loaded and the last tick it contains). Without it the selectors answer from the
+  database and schedule ``mirror_rebuild``, which copies the tables under the community's
+  ``WatchSettings`` row lock (credits wait) into temporary keys that replace the live ones in
+  one ``MULTI``.
 * Month sets exist for the rebuild's month and every later month (written by credits from
   their first minute), so they are complete; earlier months come from the database.
 * Anything that lowers minutes (a manual correction) must call ``mirror_drop``.
 
-Keys: ``wt:<community>:meta`` (hash: month, last_tick), ``wt:<community>:total``,
+Keys: ``wt:<community>:meta`` (hash: month, last_tick, partial), ``wt:<community>:total``,
 ``wt:<community>:month:<YYYY-MM>`` (expires 40 days after last written).
 """
 
@@ -38,26 +44,42 @@ log = logging.getLogger(__name__)
 MONTH_TTL_S = 40 * 86400
 _CHUNK = 10_000
 
-# KEYS: meta, total, month. ARGV: "id:minutes,..." all-time, the same for the month.
-# Returns 0 when the mirror has no meta (stale: the caller schedules a rebuild).
+# KEYS: meta, total, month. ARGV: tick id, previous tick id ('' = none), chunk index, chunk count,
+# all-time increment, "id:minutes,..." month values of the chunk.
+# Returns 1 when applied (or already applied), 0 when stale (no meta, or not the next chunk).
 _APPLY = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local function load(key, packed)
-  local batch, n = {}, 0
-  for id, minutes in string.gmatch(packed, '(%d+):(%d+)') do
-    batch[n + 1] = minutes
-    batch[n + 2] = id
-    n = n + 2
-    if n >= 4000 then  -- unpack() is limited to a few thousand values
-      redis.call('ZADD', key, 'GT', unpack(batch, 1, n))
-      n = 0
-    end
-  end
-  if n > 0 then redis.call('ZADD', key, 'GT', unpack(batch, 1, n)) end
+local last = redis.call('HGET', KEYS[1], 'last_tick') or ''
+if last == ARGV[1] then return 1 end
+if last ~= ARGV[2] then return 0 end
+local done = 0
+local partial = redis.call('HGET', KEYS[1], 'partial') or ''
+if partial ~= '' then
+  local tick, count = string.match(partial, '^(%d+):(%d+)$')
+  if tick ~= ARGV[1] then return 0 end
+  done = tonumber(count)
 end
-load(KEYS[2], ARGV[1])
-load(KEYS[3], ARGV[2])
+local chunk = tonumber(ARGV[3])
+if chunk < done then return 1 end
+if chunk > done then return 0 end
+local batch, n = {}, 0
+for id, minutes in string.gmatch(ARGV[6], '(%d+):(%d+)') do
+  redis.call('ZINCRBY', KEYS[2], ARGV[5], id)
+  batch[n + 1] = minutes
+  batch[n + 2] = id
+  n = n + 2
+  if n >= 4000 then  -- unpack() is limited to a few thousand values
+    redis.call('ZADD', KEYS[3], 'GT', unpack(batch, 1, n))
+    n = 0
+  end
+end
+if n > 0 then redis.call('ZADD', KEYS[3], 'GT', unpack(batch, 1, n)) end
 redis.call('EXPIRE', KEYS[3], 3456000)  -- MONTH_TTL_S
+if chunk + 1 >= tonumber(ARGV[4]) then
+  redis.call('HSET', KEYS[1], 'last_tick', ARGV[1], 'partial', '')
+else
+  redis.call('HSET', KEYS[1], 'partial', ARGV[1] .. ':' .. (chunk + 1))
+end
 return 1
 """
 
@@ -105,18 +127,28 @@ def _chunks(packed: str, size: int) -> list[str]:
     return [",".join(items[i : i + size]) for i in range(0, len(items), size)] or [""]
 
 
-def mirror_apply(*, community_id: int, month: date, total_pairs: str, month_pairs: str) -> bool:
-    """Write new totals (``"id:minutes,..."``) into the mirror; False when it is stale (no meta).
+def mirror_apply(
+    *,
+    community_id: int,
+    month: date,
+    tick_id: int | None,
+    prev_tick_id: int | None,
+    minutes: int,
+    month_pairs: str,
+) -> bool:
+    """Apply one credited tick: month values (``"id:minutes,..."``) and ``minutes`` more all-time.
 
+    False when the mirror is stale (no meta, or this tick does not follow the last one applied).
     Sent in scripts of ``_CHUNK`` viewers so Redis is never blocked for more than a few ms.
     """
+    if tick_id is None:
+        return False
     script = _script(_APPLY)
     keys = [meta_key(community_id), total_key(community_id), month_key(community_id, month)]
-    totals, months = _chunks(total_pairs, _CHUNK), _chunks(month_pairs, _CHUNK)
-    for i in range(max(len(totals), len(months))):
-        part_total = totals[i] if i < len(totals) else ""
-        part_month = months[i] if i < len(months) else ""
-        if not script(keys=keys, args=[part_total, part_month]):
+    chunks = _chunks(month_pairs, _CHUNK)
+    prev = "" if prev_tick_id is None else str(prev_tick_id)
+    for i, part in enumerate(chunks):
+        if not script(keys=keys, args=[str(tick_id), prev, i, len(chunks), minutes, part]):
             return False
     return True
 
@@ -189,7 +221,7 @@ def mirror_rebuild(*, community_id: int) -> int:
     between; the copy goes to temporary keys that replace the live ones in one ``MULTI``.
     """
     from kickbot.models import Community
-    from watchtime.models import WatchMonthly, WatchTotal
+    from watchtime.models import WatchAllTime, WatchMonthly
     from watchtime.services import community_month, watch_settings_get
 
     watch_settings_get(community_id=community_id)
@@ -202,7 +234,7 @@ def mirror_rebuild(*, community_id: int) -> int:
         settings = WatchSettings.objects.select_for_update().get(community_id=community_id)
         community = Community.objects.only("timezone").get(pk=community_id)
         month = community_month(community=community, when=timezone.now())
-        total_rows = WatchTotal.objects.filter(community_id=community_id).values_list(
+        total_rows = WatchAllTime.objects.filter(community_id=community_id).values_list(
             "kick_user_id", "minutes"
         )
         n = _load(tmp_total, total_rows.iterator(chunk_size=20_000))
@@ -222,6 +254,7 @@ def mirror_rebuild(*, community_id: int) -> int:
             meta_key(community_id),
             mapping={
                 "last_tick": "" if settings.last_tick_id is None else str(settings.last_tick_id),
+                "partial": "",
                 "month": month_label(month),
             },
         )

@@ -1,8 +1,14 @@
-"""Watchtime tables: ticks (one per community and time bucket), totals, roles.
+"""Watchtime tables: ticks (one per community and time bucket), month totals, roles.
+
+A tick writes one table: ``WatchMonthly`` (the viewer's minutes in the tick's month). All-time
+minutes are ``WatchTotal`` (months up to ``WatchSettings.closed_through``, folded in once a month by
+``watchtime_months_close``) plus the months after it, read through the ``WatchAllTime`` view in one
+statement. Writing both tables every tick doubled the cost of the busiest statement in the product
+(docs/decisions/0007-watchtime-one-table-per-tick.md).
 
 ``WatchTotal`` and ``WatchMonthly`` hold ``kick_user_id`` as a plain indexed integer, not a
-foreign key: the credit upsert writes 100,000 rows a minute and an FK check per row would cost
-more than the upsert; the Kick pipeline upserts ``accounts.KickUser`` on first sight, and the
+foreign key: the credit writes 100,000 rows a minute and an FK check per row would cost
+more than the write; the Kick pipeline upserts ``accounts.KickUser`` on first sight, and the
 selectors join on ``KickUser.user_id`` (LEFT JOIN: a missing name shows as the id).
 
 Neither table has an index on ``minutes``: updating an indexed column defeats Postgres HOT
@@ -32,6 +38,9 @@ class WatchSettings(models.Model):
     role_mode = models.CharField(max_length=8, choices=RoleMode.choices, default=RoleMode.ALL)
     # The last credited WatchTick: the Redis rank mirror applies ticks only in this chain order.
     last_tick_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    # Months up to and including this one are folded into WatchTotal; later ones are read from
+    # WatchMonthly (None: nothing folded yet).
+    closed_through = models.DateField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -67,7 +76,7 @@ class WatchTick(models.Model):
 
 
 class WatchTotal(models.Model):
-    """All-time minutes of one Kick user in one community."""
+    """Minutes of one Kick user in one community in the closed months (see ``WatchAllTime``)."""
 
     community = models.ForeignKey(
         Community, on_delete=models.CASCADE, related_name="watch_totals", db_index=False
@@ -102,6 +111,26 @@ class WatchMonthly(models.Model):
 
     def __str__(self) -> str:
         return f"kick:{self.kick_user_id} {self.month:%Y-%m} {self.minutes}m"
+
+
+class WatchAllTime(models.Model):
+    """All-time minutes: ``WatchTotal`` plus the months after ``closed_through`` (a database view).
+
+    One statement, so a reader never sees a month both folded and open (or neither). Filter it by
+    ``community_id`` (and ``kick_user_id``): Postgres pushes both into the view's two branches.
+    """
+
+    pk = models.CompositePrimaryKey("community_id", "kick_user_id")
+    community_id = models.BigIntegerField()
+    kick_user_id = models.BigIntegerField()
+    minutes = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "watchtime_alltime"
+
+    def __str__(self) -> str:
+        return f"kick:{self.kick_user_id} {self.minutes}m all-time"
 
 
 class WatchRole(models.Model):

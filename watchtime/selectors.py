@@ -6,7 +6,8 @@ the mirror is current). Ranks are competition ranks (ties share a rank; the next
 When the mirror is stale or missing the answer comes from the database (unindexed ``minutes``:
 a scan, fine for small communities and rare for big ones) and a rebuild is scheduled.
 
-Indexes used: ``watchtotal_once`` (community, kick_user_id) for one viewer's total;
+Indexes used: ``watchtotal_once`` and ``watchmonthly_once`` through the ``WatchAllTime`` view
+(community, kick_user_id) for one viewer's all-time minutes;
 ``watchmonthly_once`` (community, kick_user_id, month) for one viewer's month and
 ``period_minutes``; ``watchmonthly_comm_month`` (community, month) for a past month's board;
 ``accounts_kickuser`` primary key for names.
@@ -23,7 +24,7 @@ from django.utils import timezone
 from accounts.models import KickUser
 from kickbot.models import Community
 from watchtime import mirror
-from watchtime.models import WatchMonthly, WatchRole, WatchSettings, WatchTotal
+from watchtime.models import WatchAllTime, WatchMonthly, WatchRole, WatchSettings
 from watchtime.services import community_month
 
 
@@ -86,7 +87,7 @@ def _names(ids: list[int]) -> dict[int, str]:
 
 def _db_top(community_id: int, limit: int, month: date | None) -> list[tuple[int, int]]:
     qs = (
-        WatchTotal.objects.filter(community_id=community_id)
+        WatchAllTime.objects.filter(community_id=community_id)
         if month is None
         else WatchMonthly.objects.filter(community_id=community_id, month=month)
     )
@@ -119,13 +120,14 @@ def leaderboard(*, community_id: int, limit: int, month: date | None = None) -> 
 
 def _db_rank(community_id: int, kick_user_id: int, month: date | None) -> tuple[int, int, int]:
     qs = (
-        WatchTotal.objects.filter(community_id=community_id)
+        WatchAllTime.objects.filter(community_id=community_id)
         if month is None
         else WatchMonthly.objects.filter(community_id=community_id, month=month)
     )
     mine = qs.filter(kick_user_id=kick_user_id).values_list("minutes", flat=True).first() or 0
     agg = qs.aggregate(
-        total=Count("pk", filter=Q(minutes__gt=0)), above=Count("pk", filter=Q(minutes__gt=mine))
+        total=Count("kick_user_id", filter=Q(minutes__gt=0)),
+        above=Count("kick_user_id", filter=Q(minutes__gt=mine)),
     )
     return mine, agg["above"], agg["total"]
 
@@ -153,7 +155,7 @@ def rank_of(*, community_id: int, kick_user_id: int, month: date | None = None) 
     all_time = minutes
     if month is not None:
         all_time = (
-            WatchTotal.objects.filter(community_id=community_id, kick_user_id=kick_user_id)
+            WatchAllTime.objects.filter(community_id=community_id, kick_user_id=kick_user_id)
             .values_list("minutes", flat=True)
             .first()
             or 0
@@ -177,7 +179,7 @@ def period_minutes(*, community_id: int, kick_user_ids: list[int], month: date) 
 
 def total_minutes(*, community_id: int, month: date | None = None) -> int:
     qs = (
-        WatchTotal.objects.filter(community_id=community_id)
+        WatchAllTime.objects.filter(community_id=community_id)
         if month is None
         else WatchMonthly.objects.filter(community_id=community_id, month=month)
     )

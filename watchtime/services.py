@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
@@ -25,7 +25,15 @@ from kickbot.services import audit_record
 from watchtime import mirror
 from watchtime.activity import active_viewers, distinct_chatters
 from watchtime.errors import RoleRejected
-from watchtime.models import AppliedRole, WatchMonthly, WatchRole, WatchSettings, WatchTick, WatchTotal
+from watchtime.models import (
+    AppliedRole,
+    WatchAllTime,
+    WatchMonthly,
+    WatchRole,
+    WatchSettings,
+    WatchTick,
+    WatchTotal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +49,9 @@ class CreditResult:
     viewers: int = 0
     minutes: int = 0
     tick_id: int | None = None
+    prev_tick_id: int | None = None  # the community's previous credited tick (mirror chain)
     month: date | None = None
-    # New totals as "id:minutes,..." (all-time, month) for the rank mirror.
-    total_pairs: str = field(default="", repr=False)
+    # New month values as "id:minutes,..." for the rank mirror (all-time grows by ``minutes``).
     month_pairs: str = field(default="", repr=False)
 
 
@@ -85,18 +93,8 @@ def watch_settings_get(*, community_id: int) -> WatchSettings:
 # planned as one scan with a hashed array lookup, ~40 % cheaper than INSERT ... ON CONFLICT, which
 # makes a speculative insertion attempt and an index probe per row. Only the ids the UPDATE did not
 # find go to the upsert (ON CONFLICT still covers a row inserted by someone else meanwhile).
-_PG_CREDIT = """
+_PG_MONTH = """
 WITH ids AS (SELECT u FROM unnest(%(ids)s::bigint[]) AS t(u)),
-ut AS (
-    UPDATE {total} w SET minutes = w.minutes + %(minutes)s
-    WHERE w.community_id = %(community)s AND w.kick_user_id = ANY(%(ids)s::bigint[])
-    RETURNING w.kick_user_id, w.minutes),
-it AS (
-    INSERT INTO {total} (community_id, kick_user_id, minutes)
-    SELECT %(community)s, u, %(minutes)s FROM ids
-    WHERE NOT EXISTS (SELECT 1 FROM ut WHERE ut.kick_user_id = ids.u)
-    ON CONFLICT (community_id, kick_user_id) DO UPDATE SET minutes = {total}.minutes + excluded.minutes
-    RETURNING kick_user_id, minutes),
 um AS (
     UPDATE {monthly} w SET minutes = w.minutes + %(minutes)s
     WHERE w.community_id = %(community)s AND w.month = %(month)s
@@ -109,55 +107,77 @@ im AS (
     ON CONFLICT (community_id, kick_user_id, month)
     DO UPDATE SET minutes = {monthly}.minutes + excluded.minutes
     RETURNING kick_user_id, minutes)
-SELECT (SELECT string_agg(kick_user_id || ':' || minutes, ',')
-        FROM (SELECT * FROM ut UNION ALL SELECT * FROM it) AS a),
-       (SELECT string_agg(kick_user_id || ':' || minutes, ',')
-        FROM (SELECT * FROM um UNION ALL SELECT * FROM im) AS b)
+SELECT string_agg(kick_user_id || ':' || minutes, ',') FROM (SELECT * FROM um UNION ALL SELECT * FROM im) AS b
 """
 
-# SQLite: no writes inside WITH, so two statements.
-# ``WHERE true`` lets SQLite parse INSERT ... SELECT ... ON CONFLICT.
-_SQLITE_TOTAL = """
-INSERT INTO {total} (community_id, kick_user_id, minutes)
-SELECT %s, value, %s FROM json_each(%s) WHERE true
-ON CONFLICT (community_id, kick_user_id) DO UPDATE SET minutes = {total}.minutes + excluded.minutes
-RETURNING kick_user_id, minutes
-"""
-_SQLITE_MONTHLY = """
+# SQLite: plain upserts (no UPDATE ... RETURNING inside WITH). ``WHERE true`` lets SQLite parse
+# INSERT ... SELECT ... ON CONFLICT.
+_SQLITE_MONTH = """
 INSERT INTO {monthly} (community_id, kick_user_id, month, minutes)
 SELECT %s, value, %s, %s FROM json_each(%s) WHERE true
 ON CONFLICT (community_id, kick_user_id, month) DO UPDATE SET minutes = {monthly}.minutes + excluded.minutes
 RETURNING kick_user_id, minutes
 """
 
+# Only for a tick of a month already folded into WatchTotal (a late tick): that month's minutes
+# must reach the all-time table too.
+_CLOSED_TOTAL = {
+    "postgresql": "SELECT %s, u, %s FROM unnest(%s::bigint[]) AS t(u) WHERE true",
+    "sqlite": "SELECT %s, value, %s FROM json_each(%s) WHERE true",
+}
+_UPSERT_TOTAL = """
+INSERT INTO {total} (community_id, kick_user_id, minutes)
+{select}
+ON CONFLICT (community_id, kick_user_id) DO UPDATE SET minutes = {total}.minutes + excluded.minutes
+"""
 
-def _upsert_minutes(*, community_id: int, ids: list[int], minutes: int, month: date) -> tuple[str, str]:
-    """Add ``minutes`` to all-time and month totals of ``ids`` with set-based upserts.
+_FOLD = """
+INSERT INTO {total} (community_id, kick_user_id, minutes)
+SELECT community_id, kick_user_id, SUM(minutes) FROM {monthly}
+WHERE community_id = %s AND month <= %s AND month > %s
+GROUP BY community_id, kick_user_id
+ON CONFLICT (community_id, kick_user_id) DO UPDATE SET minutes = {total}.minutes + excluded.minutes
+"""
 
-    One statement on Postgres (two on SQLite), whatever the number of viewers. Returns the new
-    values as ``"id:minutes,..."`` (all-time, month) for the rank mirror.
-    """
+
+def _tables() -> dict[str, str]:
     qn = connection.ops.quote_name
-    tables = {"total": qn(WatchTotal._meta.db_table), "monthly": qn(WatchMonthly._meta.db_table)}
+    return {"total": qn(WatchTotal._meta.db_table), "monthly": qn(WatchMonthly._meta.db_table)}
+
+
+def _ids_param(ids: list[int]) -> str:
+    if connection.vendor == "postgresql":
+        # An array literal: psycopg adapting a 100k-item list costs ~50 ms more than this join.
+        return "{" + ",".join(map(str, ids)) + "}"
+    return json.dumps(ids)
+
+
+def _credit_month(*, community_id: int, ids: list[int], minutes: int, month: date) -> str:
+    """Add ``minutes`` to the ``month`` row of every id, set-based; returns ``"id:minutes,..."``.
+
+    One statement on Postgres whatever the number of viewers; the new month values go to the
+    rank mirror.
+    """
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            # An array literal: psycopg adapting a 100k-item list costs ~50 ms more than this join.
-            literal = "{" + ",".join(map(str, ids)) + "}"
             cur.execute(
-                _PG_CREDIT.format(**tables),
-                {"ids": literal, "community": community_id, "minutes": minutes, "month": month},
+                _PG_MONTH.format(**_tables()),
+                {"ids": _ids_param(ids), "community": community_id, "minutes": minutes, "month": month},
             )
-            total_new, month_new = cur.fetchone()
-            return total_new or "", month_new or ""
-        packed_ids = json.dumps(ids)
-        cur.execute(_SQLITE_TOTAL.format(**tables), [community_id, minutes, packed_ids])
-        total_rows = cur.fetchall()
+            return str(cur.fetchone()[0] or "")
         cur.execute(
-            _SQLITE_MONTHLY.format(**tables),
-            [community_id, connection.ops.adapt_datefield_value(month), minutes, packed_ids],
+            _SQLITE_MONTH.format(**_tables()),
+            [community_id, connection.ops.adapt_datefield_value(month), minutes, _ids_param(ids)],
         )
-        month_rows = cur.fetchall()
-    return (",".join(f"{u}:{m}" for u, m in total_rows), ",".join(f"{u}:{m}" for u, m in month_rows))
+        return ",".join(f"{u}:{m}" for u, m in cur.fetchall())
+
+
+def _credit_closed_total(*, community_id: int, ids: list[int], minutes: int) -> None:
+    select = _CLOSED_TOTAL["postgresql" if connection.vendor == "postgresql" else "sqlite"]
+    with connection.cursor() as cur:
+        cur.execute(
+            _UPSERT_TOTAL.format(select=select, **_tables()), [community_id, minutes, _ids_param(ids)]
+        )
 
 
 def watchtime_credit(
@@ -171,9 +191,11 @@ def watchtime_credit(
     default the clock), so one line earns exactly the ticks that run inside its window.
 
     Idempotency key: ``WatchTick(community, bucket)``, inserted in the same transaction as the
-    two upserts, so a repeated or late tick for the bucket credits nothing. The community's
-    ``WatchSettings`` row is locked for the transaction (ticks of one community run one at a time).
-    Then call :func:`watchtime_mirror_update` with the result (the tick task does).
+    minutes, so a repeated or late tick for the bucket credits nothing. The minutes go to the
+    bucket's month in ``WatchMonthly`` (all-time is derived, see ``WatchAllTime``); only a bucket of
+    a month already folded into ``WatchTotal`` writes that table as well. The community's
+    ``WatchSettings`` row is locked for the transaction (ticks and the month fold of one community
+    run one at a time). Then call :func:`watchtime_mirror_update` with the result (the tick task does).
     """
     if minutes <= 0:
         raise ValueError("minutes must be positive")
@@ -212,9 +234,9 @@ def watchtime_credit(
                 )
         except IntegrityError:
             return CreditResult(credited=False, reason="duplicate")
-        total_new, month_new = _upsert_minutes(
-            community_id=community_id, ids=viewers, minutes=minutes, month=month
-        )
+        month_new = _credit_month(community_id=community_id, ids=viewers, minutes=minutes, month=month)
+        if locked.closed_through is not None and month <= locked.closed_through:
+            _credit_closed_total(community_id=community_id, ids=viewers, minutes=minutes)
         WatchSettings.objects.filter(pk=locked.pk).update(last_tick_id=tick.pk)
 
     log.info("credited %s minutes to %s viewers in community %s", minutes, len(viewers), community_id)
@@ -224,10 +246,41 @@ def watchtime_credit(
         viewers=len(viewers),
         minutes=minutes,
         tick_id=tick.pk,
+        prev_tick_id=locked.last_tick_id,
         month=month,
-        total_pairs=total_new,
         month_pairs=month_new,
     )
+
+
+def watchtime_months_close(*, community_id: int, now: datetime | None = None) -> date | None:
+    """Fold every month before the current one (community time zone) into ``WatchTotal``, once.
+
+    Under the ``WatchSettings`` lock, in one transaction with the ``closed_through`` move, so the
+    ``WatchAllTime`` view counts each month exactly once before, during and after. A tick of a
+    folded month that arrives later adds to both tables (see :func:`watchtime_credit`). Returns
+    the new ``closed_through``.
+    """
+    community = Community.objects.only("timezone").get(pk=community_id)
+    this_month = community_month(community=community, when=now or timezone.now())
+    target = (this_month - timedelta(days=1)).replace(day=1)
+    settings = watch_settings_get(community_id=community_id)
+    with transaction.atomic():
+        locked = WatchSettings.objects.select_for_update().get(pk=settings.pk)
+        if locked.closed_through is not None and locked.closed_through >= target:
+            return locked.closed_through
+        since = locked.closed_through or date(1, 1, 1)
+        adapt = connection.ops.adapt_datefield_value
+        with connection.cursor() as cur:
+            cur.execute(_FOLD.format(**_tables()), [community_id, adapt(target), adapt(since)])
+            folded = cur.rowcount
+        WatchSettings.objects.filter(pk=locked.pk).update(closed_through=target)
+    log.info(
+        "folded watchtime through %s into all-time totals for community %s (%s viewers)",
+        target,
+        community_id,
+        folded,
+    )
+    return target
 
 
 def watchtime_mirror_update(*, community_id: int, result: CreditResult) -> bool:
@@ -241,7 +294,9 @@ def watchtime_mirror_update(*, community_id: int, result: CreditResult) -> bool:
         fresh = mirror.mirror_apply(
             community_id=community_id,
             month=result.month,
-            total_pairs=result.total_pairs,
+            tick_id=result.tick_id,
+            prev_tick_id=result.prev_tick_id,
+            minutes=result.minutes,
             month_pairs=result.month_pairs,
         )
     except Exception:
@@ -425,7 +480,7 @@ def _targets(community_id: int, mode: str) -> dict[int, set[int]]:
         return {}
     lowest = roles[0][1]
     rows = (
-        WatchTotal.objects.filter(community_id=community_id, minutes__gte=lowest)
+        WatchAllTime.objects.filter(community_id=community_id, minutes__gte=lowest)
         .annotate(
             discord_user_id=Subquery(
                 Link.objects.filter(kick_user_id=OuterRef("kick_user_id")).values("discord_user_id")[:1]

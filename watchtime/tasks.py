@@ -76,3 +76,24 @@ def watchtime_mirror_rebuild_all() -> None:
 
     for community_id in Community.objects.values_list("pk", flat=True):
         mirror_rebuild(community_id=community_id)
+
+
+@shared_task(ignore_result=True)
+def watchtime_months_close_all() -> int:
+    """Hourly: fold ended months into all-time totals (a no-op until a month ends); returns folds."""
+    from kickbot.models import Community
+    from watchtime.models import WatchSettings
+    from watchtime.services import watchtime_months_close
+
+    folded = 0
+    for community_id in Community.objects.values_list("pk", flat=True):
+        try:
+            before = (
+                WatchSettings.objects.filter(community_id=community_id)
+                .values_list("closed_through", flat=True)
+                .first()
+            )
+            folded += watchtime_months_close(community_id=community_id) != before
+        except Exception:
+            log.exception("closing watchtime months failed for community %s", community_id)
+    return folded

@@ -8,7 +8,7 @@ from typing import Any
 import time_machine
 
 from tests.watchtime.conftest import T0, chat
-from watchtime.models import WatchMonthly, WatchSettings, WatchTick, WatchTotal
+from watchtime.models import WatchAllTime, WatchMonthly, WatchSettings, WatchTick, WatchTotal
 from watchtime.selectors import leaderboard, period_minutes, rank_of
 from watchtime.services import tracking_set, watchtime_credit
 from watchtime.tasks import watchtime_tick
@@ -17,7 +17,8 @@ S0 = T0.timestamp()
 
 
 def minutes_of(community: Any, kick_user_id: int) -> int:
-    row = WatchTotal.objects.filter(community=community, kick_user_id=kick_user_id).first()
+    """All-time minutes, as every reader sees them (the view: closed months + later months)."""
+    row = WatchAllTime.objects.filter(community_id=community.pk, kick_user_id=kick_user_id).first()
     return row.minutes if row else 0
 
 
@@ -53,7 +54,8 @@ def test_offline_earns_nothing(community: Any) -> None:
     chat(community.pk, 1, S0 + 10)
     chat(community.pk, 2, S0 + 20)
     run_ticks(S0, 3)
-    assert not WatchTotal.objects.exists()
+    assert not WatchMonthly.objects.exists()
+    assert not WatchAllTime.objects.exists()
 
 
 def test_offline_chat_counts_when_the_setting_says_so(community: Any) -> None:
@@ -84,7 +86,7 @@ def test_tracking_off_credits_nothing(live: Any) -> None:
     chat(live.pk, 1, S0 + 10)
     chat(live.pk, 2, S0 + 20)
     run_ticks(S0, 3)
-    assert not WatchTotal.objects.exists()
+    assert not WatchAllTime.objects.exists()
     result = watchtime_credit(community_id=live.pk, bucket=T0 + timedelta(minutes=1), minutes=1, now=S0 + 70)
     assert result.reason == "tracking_off"
 
@@ -135,7 +137,7 @@ def test_rank_mirror_agrees_with_the_tables_and_rebuilds_when_lost(live: Any) ->
     from_mirror = [(r.kick_user_id, r.minutes) for r in leaderboard(community_id=live.pk, limit=10)]
     from_db = [
         (row.kick_user_id, row.minutes)
-        for row in WatchTotal.objects.filter(community=live).order_by("-minutes", "kick_user_id")
+        for row in WatchAllTime.objects.filter(community_id=live.pk).order_by("-minutes", "kick_user_id")
     ]
     assert from_mirror == from_db
     assert get_redis().exists(mirror.meta_key(live.pk))
@@ -183,13 +185,20 @@ def test_leaderboard_answers_from_the_tables_when_redis_is_down(live: Any, monke
     assert rank_of(community_id=live.pk, kick_user_id=5).rank == 1
 
 
+def _previous(month: Any) -> Any:
+    return (month - timedelta(days=1)).replace(day=1)
+
+
 def test_known_and_new_viewers_in_one_tick_each_earn_once(live: Any) -> None:
-    """Known rows take the UPDATE, new ones the INSERT: both paths, one tick, right values back."""
+    """Known rows take the UPDATE, new ones the INSERT: both paths, one tick, right values back.
+
+    The tick writes the month only; all-time (the view) adds it to the closed months.
+    """
     month = T0.date().replace(day=1)
-    previous = (month - timedelta(days=1)).replace(day=1)
-    WatchTotal.objects.create(community=live, kick_user_id=1, minutes=100)
+    previous = _previous(month)
+    WatchSettings.objects.create(community=live, closed_through=previous)
+    WatchTotal.objects.create(community=live, kick_user_id=1, minutes=100)  # folded months
     WatchMonthly.objects.create(community=live, kick_user_id=1, month=previous, minutes=100)
-    WatchTotal.objects.create(community=live, kick_user_id=2, minutes=7)
     WatchMonthly.objects.create(community=live, kick_user_id=2, month=month, minutes=7)
     WatchTotal.objects.create(community=live, kick_user_id=99, minutes=5)  # not chatting
     for uid in (1, 2, 3):
@@ -198,15 +207,131 @@ def test_known_and_new_viewers_in_one_tick_each_earn_once(live: Any) -> None:
     result = watchtime_credit(community_id=live.pk, bucket=T0, minutes=2, now=S0 + 30)
 
     assert result.credited and result.viewers == 3
-    totals = dict(WatchTotal.objects.filter(community=live).values_list("kick_user_id", "minutes"))
-    assert totals == {1: 102, 2: 9, 3: 2, 99: 5}
+    all_time = dict(WatchAllTime.objects.filter(community_id=live.pk).values_list("kick_user_id", "minutes"))
+    assert all_time == {1: 102, 2: 9, 3: 2, 99: 5}
+    assert dict(WatchTotal.objects.values_list("kick_user_id", "minutes")) == {1: 100, 99: 5}  # untouched
     months = dict(
         WatchMonthly.objects.filter(community=live, month=month).values_list("kick_user_id", "minutes")
     )
     assert months == {1: 2, 2: 9, 3: 2}
     assert WatchMonthly.objects.get(community=live, kick_user_id=1, month=previous).minutes == 100
-    # What the rank mirror is given: every credited viewer once, with the new values.
-    pairs = dict(p.split(":") for p in result.total_pairs.split(","))
-    assert pairs == {"1": "102", "2": "9", "3": "2"}
+    # What the rank mirror is given: every credited viewer once, with the new month values.
     month_pairs = dict(p.split(":") for p in result.month_pairs.split(","))
     assert month_pairs == {"1": "2", "2": "9", "3": "2"}
+
+
+def test_a_late_tick_of_a_folded_month_counts_once_in_all_time(live: Any) -> None:
+    month = T0.date().replace(day=1)
+    WatchSettings.objects.create(community=live, closed_through=month)  # this month already folded
+    WatchTotal.objects.create(community=live, kick_user_id=1, minutes=10)
+    WatchMonthly.objects.create(community=live, kick_user_id=1, month=month, minutes=10)
+    for uid in (1, 2):
+        chat(live.pk, uid, S0 + 5)
+
+    assert watchtime_credit(community_id=live.pk, bucket=T0, minutes=3, now=S0 + 30).credited
+
+    assert minutes_of(live, 1) == 13 and minutes_of(live, 2) == 3
+    assert WatchMonthly.objects.get(community=live, kick_user_id=1, month=month).minutes == 13
+    assert WatchTotal.objects.get(community=live, kick_user_id=1).minutes == 13
+
+
+def test_closing_months_folds_each_month_once_and_all_time_never_moves(live: Any) -> None:
+    from watchtime.services import watchtime_months_close
+
+    march = T0.date().replace(day=1)
+    feb, jan = _previous(march), _previous(_previous(march))
+    rows = [(1, jan, 5), (1, feb, 7), (2, feb, 3), (1, march, 4)]
+    for uid, month, minutes in rows:
+        WatchMonthly.objects.create(community=live, kick_user_id=uid, month=month, minutes=minutes)
+
+    def all_time() -> dict[int, int]:
+        return dict(WatchAllTime.objects.filter(community_id=live.pk).values_list("kick_user_id", "minutes"))
+
+    assert all_time() == {1: 16, 2: 3}
+    assert watchtime_months_close(community_id=live.pk, now=T0) == feb
+    assert dict(WatchTotal.objects.values_list("kick_user_id", "minutes")) == {1: 12, 2: 3}
+    assert all_time() == {1: 16, 2: 3}
+    assert watchtime_months_close(community_id=live.pk, now=T0) == feb  # again: nothing moves
+    assert dict(WatchTotal.objects.values_list("kick_user_id", "minutes")) == {1: 12, 2: 3}
+
+    april = T0.replace(month=4, day=2)
+    assert watchtime_months_close(community_id=live.pk, now=april) == march
+    assert dict(WatchTotal.objects.values_list("kick_user_id", "minutes")) == {1: 16, 2: 3}
+    assert all_time() == {1: 16, 2: 3}
+    assert WatchSettings.objects.get(community=live).closed_through == march
+
+
+def test_the_hourly_task_folds_ended_months(live: Any) -> None:
+    from watchtime.tasks import watchtime_months_close_all
+
+    WatchMonthly.objects.create(
+        community=live, kick_user_id=1, month=_previous(T0.date().replace(day=1)), minutes=9
+    )
+    with time_machine.travel(T0, tick=False):
+        assert watchtime_months_close_all() == 1
+        assert watchtime_months_close_all() == 0
+    assert WatchTotal.objects.get(community=live, kick_user_id=1).minutes == 9
+    assert minutes_of(live, 1) == 9
+
+
+def test_mirror_applies_each_tick_once_and_rebuilds_after_a_gap(live: Any, monkeypatch: Any) -> None:
+    """All-time grows by increments in the mirror: a replayed tick or chunk must not add twice."""
+    from watchtime import mirror
+    from watchtime.services import watchtime_mirror_update
+
+    monkeypatch.setattr(mirror, "_CHUNK", 2)  # three viewers → two chunks per tick
+    for uid in (1, 2, 3):
+        chat(live.pk, uid, S0 + 5)
+    first = watchtime_credit(community_id=live.pk, bucket=T0, minutes=1, now=S0 + 30)
+    mirror.mirror_rebuild(community_id=live.pk)
+    second = watchtime_credit(community_id=live.pk, bucket=T0 + timedelta(minutes=1), minutes=1, now=S0 + 90)
+    assert second.prev_tick_id == first.tick_id
+
+    assert watchtime_mirror_update(community_id=live.pk, result=second)
+    assert watchtime_mirror_update(community_id=live.pk, result=second)  # replayed: skipped
+    assert mirror.mirror_rank(community_id=live.pk, kick_user_id=1, month=None) == (2, 0, 3)
+    assert not watchtime_mirror_update(community_id=live.pk, result=first)  # older than the mirror
+
+    # A tick whose mirror write is lost leaves a gap: the next one is refused, a rebuild repairs.
+    for uid in (1, 2, 3):
+        chat(live.pk, uid, S0 + 125)
+    watchtime_credit(community_id=live.pk, bucket=T0 + timedelta(minutes=2), minutes=1, now=S0 + 150)
+    fourth = watchtime_credit(community_id=live.pk, bucket=T0 + timedelta(minutes=3), minutes=1, now=S0 + 210)
+    assert fourth.credited
+    monkeypatch.setattr(mirror, "mirror_rebuild_soon", lambda community_id: None)
+    assert not watchtime_mirror_update(community_id=live.pk, result=fourth)
+    assert mirror.mirror_rank(community_id=live.pk, kick_user_id=1, month=None) == (2, 0, 3)
+    mirror.mirror_rebuild(community_id=live.pk)
+    assert mirror.mirror_rank(community_id=live.pk, kick_user_id=1, month=None) == (4, 0, 3)
+
+
+def test_mirror_skips_a_replayed_chunk_and_refuses_a_skipped_one(live: Any) -> None:
+    from datetime import date
+
+    from kickbot.redis_client import get_redis
+    from watchtime import mirror
+
+    mirror.mirror_rebuild(community_id=live.pk)  # empty tables: meta with no last tick
+    march = date(2026, 3, 1)
+
+    def apply(tick: int, prev: int | None, chunk_pairs: list[str]) -> bool:
+        return mirror.mirror_apply(
+            community_id=live.pk,
+            month=march,
+            tick_id=tick,
+            prev_tick_id=prev,
+            minutes=1,
+            month_pairs=",".join(chunk_pairs),
+        )
+
+    script = mirror._script(mirror._APPLY)
+    keys = [mirror.meta_key(live.pk), mirror.total_key(live.pk), mirror.month_key(live.pk, march)]
+    assert script(keys=keys, args=["7", "", 0, 2, 1, "1:1"]) == 1
+    assert script(keys=keys, args=["7", "", 0, 2, 1, "1:1"]) == 1  # replayed chunk: skipped
+    assert script(keys=keys, args=["8", "7", 0, 1, 1, "1:2"]) == 0  # tick 7 not complete yet
+    assert script(keys=keys, args=["7", "", 1, 2, 1, "2:1"]) == 1
+    assert apply(8, 7, ["1:2", "2:2"]) is True
+    r = get_redis()
+    assert r.zscore(mirror.total_key(live.pk), "1") == 2 and r.zscore(mirror.total_key(live.pk), "2") == 2
+    assert r.zscore(mirror.month_key(live.pk, march), "1") == 2
+    assert r.hget(mirror.meta_key(live.pk), "last_tick") == b"8"
