@@ -2,19 +2,55 @@
 
 ``database_sync_to_async`` runs the call in Django's sync thread and closes stale connections
 around it, so no ORM call ever runs inside the event loop (LESSONS 16).
+
+A call that fails because the database server ended the connection under it (restart, failover,
+``pg_terminate_backend``) runs once more on a new connection. The server rolled back the
+transaction the call was in, and every service reached from here is one transaction, keyed where
+it writes (outbox dedupe keys, ledger source keys), so the second run does the work once. Without
+it an event from Pusher, which Kick never sends again, would be lost with the connection.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar, cast
 
 from channels.db import database_sync_to_async
+from django.db import InterfaceError, OperationalError, connection
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
+log = logging.getLogger(__name__)
+
+
+def _connection_lost() -> bool:
+    """After a database error: is this thread's connection gone? Django drops it itself when the
+    rollback fails; SQLite's never is (no server to lose), so "database is locked" is not retried."""
+    return connection.connection is None or not connection.is_usable()
+
+
+def _once_more_on_lost_connection(func: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(func)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block or not _connection_lost():
+                raise
+            log.warning(
+                "database connection lost in %s (%s); running it again on a new one",
+                getattr(func, "__qualname__", func),
+                type(exc.__cause__ or exc).__name__,
+            )
+            connection.close()
+            return func(*args, **kwargs)
+
+    return call
+
 
 def run_sync(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     """``await run_sync(service)(community_id=1, ...)``."""
-    return cast(Callable[P, Awaitable[R]], database_sync_to_async(func))
+    return cast(Callable[P, Awaitable[R]], database_sync_to_async(_once_more_on_lost_connection(func)))
