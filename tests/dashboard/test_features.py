@@ -359,3 +359,20 @@ def test_rollup_task_is_scheduled_and_sums_each_community(world: World, clock: A
     )
     clock.shift(timedelta(minutes=30))
     assert dashboard_ticket_days_refresh.delay().get() == 1
+
+
+@pytest.mark.django_db
+def test_kick_name_prefix_search_can_use_an_index_on_postgres(world: World) -> None:
+    """``lower(username) LIKE 'x%'`` needs a text_pattern_ops index outside the C collation."""
+    from django.db import connection
+    from django.db.models.functions import Lower
+
+    if connection.vendor != "postgresql":
+        pytest.skip("operator classes are a Postgres feature")
+    query = KickUser.objects.annotate(name_lower=Lower("username")).filter(name_lower__startswith="slotf")
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")
+        sql, params = query.query.sql_with_params()
+        cur.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    assert "kickuser_username_prefix" in plan
