@@ -26,10 +26,22 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 
-def _connection_lost() -> bool:
-    """After a database error: is this thread's connection gone? Django drops it itself when the
-    rollback fails; SQLite's never is (no server to lose), so "database is locked" is not retried."""
-    return connection.connection is None or not connection.is_usable()
+# SQLSTATE classes of a connection the server ended: connection exception, operator intervention
+# (admin or crash shutdown: a restart, a failover, pg_terminate_backend).
+_LOST = ("08", "57P")
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """Whether ``exc`` says the server ended the connection, rather than refused the statement.
+
+    Postgres only (SQLite has no server to lose: "database is locked" is not retried). Client-side
+    connection errors carry no SQLSTATE ("server closed the connection unexpectedly").
+    """
+    cause = exc.__cause__  # the driver's error; psycopg's all have ``sqlstate`` (maybe None)
+    if connection.vendor != "postgresql" or not hasattr(cause, "sqlstate"):
+        return False
+    state = getattr(cause, "sqlstate", None)
+    return state is None or str(state).startswith(_LOST)
 
 
 def _once_more_on_lost_connection(func: Callable[P, R]) -> Callable[P, R]:
@@ -38,14 +50,14 @@ def _once_more_on_lost_connection(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except (OperationalError, InterfaceError) as exc:
-            if connection.in_atomic_block or not _connection_lost():
+            if connection.in_atomic_block or not _connection_lost(exc):
                 raise
             log.warning(
                 "database connection lost in %s (%s); running it again on a new one",
                 getattr(func, "__qualname__", func),
-                type(exc.__cause__ or exc).__name__,
+                type(exc.__cause__).__name__,
             )
-            connection.close()
+            connection.close()  # Django may have reconnected already, or not
             return func(*args, **kwargs)
 
     return call

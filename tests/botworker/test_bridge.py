@@ -8,6 +8,8 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError, connection
 
+from accounts.models import KickUser
+from accounts.services import kick_users_seen
 from botworker.bridge import run_sync
 from botworker.models import OutboxMessage
 from botworker.outbox import kick_chat_enqueue
@@ -38,16 +40,17 @@ async def test_a_call_whose_connection_the_server_ended_runs_again_on_a_new_one_
 ) -> None:
     calls: list[int] = []
 
-    def reply() -> int:
+    def command() -> int:
         calls.append(1)
         if len(calls) == 1:
-            _end_this_connection()  # between Django's health check and the write
+            _end_this_connection()  # between Django's health check and the writes
+        kick_users_seen(users=[(77, "viewer", "viewer")])
         return kick_chat_enqueue(community_id=community.pk, text="hi", reply_to="m1", dedupe_key="reply:m1")
 
-    await run_sync(reply)()
+    await run_sync(command)()
     assert len(calls) == 2
-    count = await run_sync(OutboxMessage.objects.filter(dedupe_key="reply:m1").count)()
-    assert count == 1
+    assert await run_sync(OutboxMessage.objects.filter(dedupe_key="reply:m1").count)() == 1
+    assert await run_sync(KickUser.objects.filter(user_id=77).count)() == 1
 
 
 @pytest.mark.django_db(transaction=True)
