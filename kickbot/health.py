@@ -1,9 +1,15 @@
-"""Health checks shared by /healthz, the dashboard's health page and the bot's !health."""
+"""Health checks shared by /healthz, the dashboard's health page and the bot's !health.
+
+Besides the live checks, the report says what happened during the bot's last Redis outage
+(``redis.last_outage``, and per channel ``outage`` in the detailed report): the bot keeps that record
+in memory while Redis is away and publishes it once Redis answers (``botworker.kick.outage``).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
@@ -48,6 +54,10 @@ def health_report(*, detail: bool = False) -> dict[str, Any]:
     redis_state = _check_redis()
     processes: dict[str, Any] = {}
     if redis_state["ok"]:
+        try:
+            redis_state["last_outage"] = last_outage()
+        except Exception as exc:
+            log.warning("last outage read failed: %s", type(exc).__name__)
         try:
             for name, age in heartbeat_ages().items():
                 processes[name] = {
@@ -119,7 +129,56 @@ def _ingest_entry(data: dict[bytes, bytes], *, now: float) -> dict[str, Any]:
         "lag_p95_ms": _num(data.get(b"lag_p95_ms")),
         "last_event_age_s": None if last is None else round(now - last, 1),
         "events": int(_num(data.get(b"events")) or 0),
+        "outage": _outage(
+            data.get(b"outage_started"),
+            data.get(b"outage_ended"),
+            data.get(b"outage_delayed"),
+            data.get(b"outage_dropped"),
+        ),
     }
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _outage(
+    started_raw: bytes | None, ended_raw: bytes | None, delayed: bytes | None, dropped: bytes | None
+) -> dict[str, Any] | None:
+    started, ended = _num(started_raw), _num(ended_raw)
+    if started is None or ended is None:
+        return None
+    return {
+        "started": _iso(started),
+        "ended": _iso(ended),
+        "seconds": round(ended - started, 1),
+        "events_delayed": int(_num(delayed) or 0),
+        "events_dropped": int(_num(dropped) or 0),
+    }
+
+
+def last_outage() -> dict[str, Any] | None:
+    """The bot's last Redis outage (``kb:redis:last_outage``): when, how long, events delayed/dropped."""
+    from kickbot.redis_client import key
+
+    data: Any = get_redis().hgetall(key("redis", "last_outage"))
+    outage = _outage(data.get(b"started"), data.get(b"ended"), data.get(b"delayed"), data.get(b"dropped"))
+    if outage is None:
+        return None
+    error = data.get(b"error", b"").decode("ascii", "replace")[:64]
+    return {**outage, "retries": int(_num(data.get(b"retries")) or 0), "error": error}
+
+
+def outage_text(outage: dict[str, Any] | None) -> str | None:
+    """One line for ``!health`` and the dashboard, or None when there was no outage to tell."""
+    if not outage:
+        return None
+    dropped = outage["events_dropped"]
+    mark = "⚠️" if dropped else "✅"  # over, and nothing lost
+    return (
+        f"{mark} Last Redis outage: {outage['started']} to {outage['ended']} ({outage['seconds']:.1f} s), "
+        f"{outage['events_delayed']} Kick events delayed, {dropped} dropped"
+    )
 
 
 def ingest_for(*, community_id: int) -> dict[str, Any] | None:

@@ -128,7 +128,12 @@ class CommandRouter:
             wanted.append((f"{self.key_prefix}:cd:{line.community_id}:{name}:{line.user_id}", user_s))
         taken: list[str] = []
         for key, ttl in wanted:
-            if await self.redis.set(key, "1", nx=True, ex=ttl):
+            # The value is the message id: a retry of this same line (a lost answer retried by redis-py,
+            # or the pipeline resuming after a Redis outage) finds its own cooldown, not someone else's.
+            mine = line.message_id.encode() or b"1"
+            if await self.redis.set(key, mine, nx=True, ex=ttl) or (
+                line.message_id and await self.redis.get(key) == mine
+            ):
                 taken.append(key)
             else:
                 await self._release(taken)

@@ -3,6 +3,11 @@ Pusher and the webhook stream into the pipeline; send queued Kick chat for held 
 
 Exactly one process ingests a community at a time (the Redis lease); a standby takes over within
 the lease's time to live when the holder dies.
+
+Redis unreachable: nothing here stops or crashes. Pusher stays connected and frames queue in memory;
+the pipeline's batches wait and resume; the lease is confirmed (or taken again after a restart that
+lost it) before anything is handled; the webhook reader backs off and recreates its group. Only a
+lease that Redis says is another process's stops the ingestion. ``RedisWatch`` keeps the record.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from botworker.commands.router import CommandRouter, Reply
 from botworker.kick.handlers import autodiscover as handlers_autodiscover
 from botworker.kick.handlers import handlers
 from botworker.kick.lease import IngestionLease
+from botworker.kick.outage import Backoff, IngestionHalted, RedisWatch, redis_down
 from botworker.kick.pipeline import CommunityConfig, CommunityPipeline, reply_dedupe_key
 from botworker.kick.pusher import PusherListener, channels_for
 from botworker.kick.sender import KickChatSender, TokenBucket
-from botworker.kick.webhook_queue import WebhookReader
+from botworker.kick.webhook_queue import WebhookReader, stream_gone
 from botworker.models import OutboxMessage
 from botworker.outbox import kick_chat_enqueue, outbox_claim, outbox_mark_failed, outbox_mark_sent
 from kickbot.integrations.kick import AsyncKickApi, KickAuthError, KickError, KickUnavailable, RateLimited
@@ -100,6 +106,7 @@ class KickIngestion:
         self.leases: dict[int, IngestionLease] = {}
         self.wake = asyncio.Event()
         self._senders: dict[int, KickChatSender] = {}
+        self.watch = RedisWatch()  # this process's Redis outages, shown on the health pages
 
     async def run(self, stop: asyncio.Event) -> None:
         tasks = {
@@ -171,10 +178,17 @@ class KickIngestion:
             self.holder_id,
             ttl_s=self.lease_ttl_s,
             renew_every_s=self.lease_renew_s,
+            watch=self.watch,
         )
         self.leases[cfg.id] = lease
         pipeline = CommunityPipeline(
-            community=cfg, redis=self.redis, router=self.router, handlers=handlers, on_reply=self.on_reply
+            community=cfg,
+            redis=self.redis,
+            router=self.router,
+            handlers=handlers,
+            on_reply=self.on_reply,
+            watch=self.watch,
+            lease=lease,
         )
         self.pipelines[cfg.id] = pipeline
         holding = asyncio.create_task(lease.hold(stop))
@@ -189,7 +203,7 @@ class KickIngestion:
                 self.held.add(cfg.id)
                 inner = asyncio.Event()
                 workers = [asyncio.create_task(w) for w in self._workers(cfg, pipeline, inner)]
-                await wait_any(lease.lost, stop)
+                await self._while_held(cfg, lease, pipeline, stop)
                 self.held.discard(cfg.id)
                 inner.set()
                 await asyncio.gather(*workers, return_exceptions=True)
@@ -206,9 +220,39 @@ class KickIngestion:
             with contextlib.suppress(Exception):
                 await lease.release()
 
+    async def _while_held(
+        self, cfg: CommunityConfig, lease: IngestionLease, pipeline: CommunityPipeline, stop: asyncio.Event
+    ) -> None:
+        """Return when the lease is another process's (or we stop). While Redis cannot confirm it, keep
+        the workers: they only read chat into memory then (every effect needs Redis first)."""
+        while not stop.is_set():
+            await wait_any(lease.lost, stop)
+            if stop.is_set() or not lease.in_doubt:
+                return
+            self.held.discard(cfg.id)  # no Kick chat out either until Redis says the lease is ours
+            log.warning(
+                "%s: Redis cannot confirm the ingestion lease; reading chat into memory meanwhile", cfg.slug
+            )
+            while lease.in_doubt and not stop.is_set():
+                await wait_any(lease.held, stop, seconds=0.5)
+            if not lease.is_held:
+                if (
+                    not stop.is_set()
+                ):  # what we read meanwhile is the new holder's to miss, not ours to handle
+                    dropped = pipeline.drop_queued()
+                    log.warning(
+                        "%s: the lease went to another process during a Redis outage; %s frames dropped",
+                        cfg.slug,
+                        dropped,
+                    )
+                return
+            self.held.add(cfg.id)
+            log.info("%s: ingestion lease confirmed again after a Redis outage", cfg.slug)
+
     def _workers(
         self, cfg: CommunityConfig, pipeline: CommunityPipeline, stop: asyncio.Event
     ) -> list[Coroutine[Any, Any, None]]:
+        pipeline.halt = stop
         workers: list[Coroutine[Any, Any, None]] = []
         if cfg.chatroom_id and cfg.channel_id:
             listener = PusherListener(
@@ -226,7 +270,10 @@ class KickIngestion:
         workers.append(self._webhooks(reader, pipeline, stop))
 
         async def tick() -> None:
-            await pipeline.tick()
+            try:
+                await pipeline.tick()
+            except IngestionHalted:
+                return
             listener = self.listeners.get(cfg.id)
             await pipeline.publish_stats(connected=bool(listener and listener.state.connected))
 
@@ -236,19 +283,39 @@ class KickIngestion:
     async def _webhooks(
         self, reader: WebhookReader, pipeline: CommunityPipeline, stop: asyncio.Event
     ) -> None:
-        await reader.ensure_group()
         last_claim = 0.0
+        need_group = True
+        backoff = Backoff()
         while not stop.is_set():
+            started = self.watch.clock()
             try:
+                if need_group:
+                    await reader.ensure_group()
+                    need_group = False
                 # Not only at start: a dead holder's entries become claimable 30 s after it read them,
                 # usually after we took the lease over; a failed delivery is retried the same way.
                 if time.monotonic() - last_claim >= CLAIM_EVERY_S:
                     last_claim = time.monotonic()
                     await reader.claim_stale(pipeline.on_webhook)
                 await reader.read_once(pipeline.on_webhook)
-            except Exception:
-                log.exception("reading webhook deliveries failed")
-                await wait_any(stop, seconds=2)
+                self.watch.ok(since=started)
+                backoff.reset()
+            except IngestionHalted:
+                return
+            except Exception as exc:
+                if redis_down(exc):
+                    self.watch.failed(exc, since=started)
+                    await wait_any(stop, seconds=backoff.next())
+                elif stream_gone(exc):
+                    # Redis restarted without its data: the stream and its group are gone.
+                    log.warning(
+                        "webhook stream of %s has no consumer group (Redis restarted?); creating it",
+                        pipeline.community.slug,
+                    )
+                    need_group = True
+                else:
+                    log.exception("reading webhook deliveries failed")
+                    await wait_any(stop, seconds=2)
 
     # --- Kick chat out -------------------------------------------------------------------
     def _sender(self, community: CommunityConfig) -> KickChatSender:

@@ -8,6 +8,12 @@ at the same pace and takes over at most ``ttl_s + renew_every_s`` after the hold
 A holder that cannot renew (Redis unreachable or the key taken) stops considering itself the
 holder before its key can expire, so two listeners never run at once as long as the
 process clocks run at the same rate.
+
+Two ways to stop holding it: another holder has the key (``lost`` set, ``in_doubt`` false: stop
+ingesting), or Redis could not confirm it for ``ttl_s - renew_every_s`` (``lost`` set, ``in_doubt``
+true). In doubt, nothing can be handled anyway (every event is first claimed in Redis), so the
+owner may keep reading chat into memory until Redis answers and says whose the lease is. A key
+that vanished (Redis restarted without its data) is simply taken again by its last holder.
 """
 
 from __future__ import annotations
@@ -20,13 +26,21 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from botworker.kick.outage import RedisWatch, redis_down
 from kickbot.redis_client import key as redis_key
 
 log = logging.getLogger(__name__)
 
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  return redis.call('pexpire', KEYS[1], ARGV[2])
+# 1: ours, extended; 2: free (never taken, expired, or wiped by a Redis restart), now ours; 0: not ours.
+_TAKE = """
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('pexpire', KEYS[1], ARGV[2])
+  return 1
+end
+if not holder then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
 end
 return 0
 """
@@ -51,6 +65,7 @@ class IngestionLease:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        watch: RedisWatch | None = None,
     ) -> None:
         if renew_every_s >= ttl_s:
             raise ValueError("renew_every_s must be shorter than ttl_s")
@@ -66,6 +81,8 @@ class IngestionLease:
         self.held = asyncio.Event()  # set while we hold the lease
         self.lost = asyncio.Event()  # set while we do not
         self.lost.set()
+        self.in_doubt = False  # stepped down only because Redis could not confirm the lease
+        self.watch = watch or RedisWatch()
 
     @property
     def is_held(self) -> bool:
@@ -73,19 +90,25 @@ class IngestionLease:
 
     async def acquire(self) -> bool:
         """Take the lease if free (or already ours). True if we now hold it."""
-        started = self._clock()
-        ok = await self.redis.set(self.key, self.holder_id, nx=True, px=self.ttl_ms)
-        if not ok:
-            ok = bool(await self.redis.eval(_RENEW, 1, self.key, self.holder_id, self.ttl_ms))
-        self._set_held(bool(ok), started)
-        return bool(ok)
+        return await self._take()
 
     async def renew(self) -> bool:
-        """Extend the lease only if we still hold it (compare-and-pexpire)."""
+        """Extend the lease if we still hold it, or take it again if its key vanished (Redis restarted
+        without its data: nobody holds it). False, and no longer held, when another holder has it."""
+        return await self._take()
+
+    async def confirm(self) -> bool:
+        """Ask Redis now whether the lease is ours (taking it if free); raises while Redis is down."""
+        return await self._take()
+
+    async def _take(self) -> bool:
         started = self._clock()
-        ok = bool(await self.redis.eval(_RENEW, 1, self.key, self.holder_id, self.ttl_ms))
-        self._set_held(ok, started)
-        return ok
+        was_held = self.is_held or self.in_doubt
+        outcome = int(await self.redis.eval(_TAKE, 1, self.key, self.holder_id, self.ttl_ms))
+        if outcome == 2 and was_held:
+            log.warning("ingestion lease %s had vanished (Redis restarted?); taken again", self.key)
+        self._set_held(outcome > 0, started)
+        return outcome > 0
 
     async def release(self) -> bool:
         """Give the lease up if we hold it (compare-and-delete)."""
@@ -94,16 +117,24 @@ class IngestionLease:
 
     async def hold(self, stop: asyncio.Event) -> None:
         """Acquire, renew and re-acquire until ``stop``; releases the lease on the way out."""
+        failing = False
         try:
             while not stop.is_set():
+                started = self.watch.clock()
                 try:
-                    if self.is_held:
+                    if self.is_held or self.in_doubt:
                         if not await self.renew():
                             log.warning("ingestion lease %s lost to another holder", self.key)
                     elif await self.acquire():
                         log.info("ingestion lease %s acquired by %s", self.key, self.holder_id)
+                    self.watch.ok(since=started)
+                    failing = False
                 except (RedisError, OSError) as exc:
-                    log.warning("ingestion lease %s: redis error %s", self.key, type(exc).__name__)
+                    if redis_down(exc):
+                        self.watch.failed(exc, since=started)
+                    if not failing:  # once per run of failures, not every renewal
+                        log.warning("ingestion lease %s: redis error %s", self.key, type(exc).__name__)
+                    failing = True
                     self._expire_if_unconfirmed()
                 await self._pause(stop)
         finally:
@@ -129,10 +160,12 @@ class IngestionLease:
             self._confirmed_at is not None
             and self._clock() - self._confirmed_at >= self.ttl_s - self.renew_every_s
         ):
-            log.warning("ingestion lease %s: cannot confirm, stepping down", self.key)
+            log.warning("ingestion lease %s: cannot confirm, stepping down until Redis answers", self.key)
             self._set_held(False, None)
+            self.in_doubt = True
 
     def _set_held(self, held: bool, confirmed_at: float | None) -> None:
+        self.in_doubt = False
         if held:
             self._confirmed_at = confirmed_at
             self.held.set()

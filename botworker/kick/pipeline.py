@@ -5,6 +5,11 @@ processes) → ingestion lag → activity (watchtime) and chat-line count → re
 command router → reply into the outbox → feature handlers. Gifts, subs, live changes and bans
 go to the feature handlers after the same dedupe. The Redis dedupe is a filter; every service
 that awards something is idempotent on the event key in the database as well.
+
+Redis unreachable: a batch stops where it is and waits (backoff, in memory), then goes on from there
+once Redis answers and the ingestion lease is confirmed ours again, so nothing is skipped or handled
+twice. Frames keep queueing meanwhile (bounded: when the queue is full they are dropped and counted);
+``RedisWatch`` records the outage and ``publish_stats`` publishes it once Redis is back.
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from accounts.services import kick_users_seen
+from botworker.aio import wait_any
 from botworker.bridge import run_sync
 from botworker.commands.router import ChatLine, CommandRouter, Reply
-from botworker.kick.dedupe import Dedupe
+from botworker.kick.dedupe import Dedupe, claim_token
 from botworker.kick.events import ChatEvent, Event, GiftEvent, GiftEvidence, LiveEvent
 from botworker.kick.gifts import GiftCoalescer
 from botworker.kick.handlers import EventContext, EventHandlers
+from botworker.kick.outage import REDIS_DOWN, Backoff, IngestionHalted, RedisWatch
 from botworker.kick.parsers import ParseError, PusherFrame, pusher_to_events, webhook_to_events
 from kickbot.redis_client import key
 from kickbot.services import community_live_set
@@ -42,6 +49,31 @@ CLAIM_TTL_S = 25
 
 class DeliveryFailed(Exception):
     """Some events of a delivery failed; its source should deliver it again (stream: no XACK)."""
+
+
+class LeaseHolder(Protocol):
+    """What the pipeline needs of the ingestion lease (``IngestionLease``)."""
+
+    in_doubt: bool
+
+    async def confirm(self) -> bool: ...
+
+
+@dataclass
+class _Batch:
+    """Events being handled and how far they got: a Redis outage pauses a batch, never restarts it."""
+
+    events: list[Event]
+    token: str = field(default_factory=claim_token)
+    fresh: list[Event] | None = None  # the events this batch claimed (None: not claimed yet)
+    chat_done: bool = False  # activity and line count written for the fresh chat lines
+    done: int = 0  # fresh[:done] have had their effects
+    failed: list[Event] = field(default_factory=list)
+    waited: bool = False  # an attempt found Redis unreachable
+    reclaim: bool = False  # claims to take again (same token) before going on
+
+    def rest(self) -> list[Event]:
+        return self.events if self.fresh is None else self.fresh[self.done :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +154,8 @@ class CommunityPipeline:
         users: KnownUsers | None = None,
         clock: Callable[[], float] = time.time,
         dedupe_ttl_s: int = 600,
+        watch: RedisWatch | None = None,
+        lease: LeaseHolder | None = None,
     ) -> None:
         self.community = community
         self.redis = redis
@@ -138,6 +172,12 @@ class CommunityPipeline:
         self.queue: asyncio.Queue[PusherFrame] = asyncio.Queue(maxsize=50_000)
         # One command for a whole batch: packing thousands of SETs in redis-py costs more than Redis.
         self.dedupe = Dedupe(redis, prefix=self._dedupe_prefix)
+        self.watch = watch or RedisWatch()
+        self.lease = lease  # None: nothing to confirm (replays, tests)
+        # Set when the work waiting for Redis should be given up (the component's per-lease stop).
+        self.halt = asyncio.Event()
+        self._waiting = 0  # batches waiting for Redis right now
+        self._backlog_uncounted = False  # frames queued behind a waiting batch, counted at recovery
 
     def reconfigure(self, community: CommunityConfig) -> None:
         """New prefix or bot account from the dashboard, applied between two batches."""
@@ -146,8 +186,29 @@ class CommunityPipeline:
 
     # --- sources -------------------------------------------------------------------------
     async def on_frame(self, frame: PusherFrame) -> None:
-        """A Pusher frame (already JSON-decoded by the listener): queued for the batch worker."""
+        """A Pusher frame (already JSON-decoded by the listener): queued for the batch worker.
+
+        A full queue holds the listener back (a flood: the batch worker catches up), except while
+        Redis is unreachable: then nothing drains it for a while, so a frame that does not fit is
+        dropped and counted rather than stalling the socket (its pings) for the whole outage.
+        """
+        if self._waiting or self.watch.down:
+            try:
+                self.queue.put_nowait(frame)
+            except asyncio.QueueFull:
+                self.watch.count(self.community.id, dropped=1)
+            return
         await self.queue.put(frame)
+
+    def drop_queued(self) -> int:
+        """Forget the frames waiting in the queue (counted as dropped): another process took the lease
+        while Redis was unreachable, so they are no longer ours to handle."""
+        dropped = 0
+        while not self.queue.empty():
+            self.queue.get_nowait()
+            dropped += 1
+        self.watch.count(self.community.id, dropped=dropped)
+        return dropped
 
     async def on_frames(self, frames: list[PusherFrame]) -> None:
         """Handle frames now, as one batch (one Redis round trip per stage, not per frame)."""
@@ -181,6 +242,8 @@ class CommunityPipeline:
                 batch.append(self.queue.get_nowait())
             try:
                 await self.on_frames(batch)
+            except IngestionHalted:
+                break
             except Exception:
                 self.stats.errors += 1
                 log.exception("a batch of %s frames failed", len(batch))
@@ -209,10 +272,10 @@ class CommunityPipeline:
     async def dispatch(self, event: Event) -> None:
         await self.dispatch_many([event])
 
-    async def _fresh(self, events: list[Event]) -> list[Event]:
+    async def _fresh(self, events: list[Event], *, token: str | None = None) -> list[Event]:
         """Drop events seen or claimed before (this batch included): one script call claims every key NX
         for ``CLAIM_TTL_S``; :meth:`_settle` confirms or releases the claims."""
-        claimed = await self.dedupe.claim([e.dedupe_keys() for e in events], ttl_s=CLAIM_TTL_S)
+        claimed = await self.dedupe.claim([e.dedupe_keys() for e in events], ttl_s=CLAIM_TTL_S, token=token)
         self.stats.duplicates += claimed.count(False)
         return [event for event, new in zip(events, claimed, strict=True) if new]
 
@@ -227,21 +290,81 @@ class CommunityPipeline:
         await self.dedupe.release([n for e in failed for n in self.dedupe.names(e.dedupe_keys())])
 
     async def dispatch_many(self, events: Sequence[Event]) -> list[Event]:
-        """Handle fresh events; returns those whose handling failed (their dedupe keys released)."""
+        """Handle fresh events; returns those whose handling failed (their dedupe keys released).
+
+        While Redis is unreachable this waits (backoff) and then resumes the batch where it stopped.
+        Raises :class:`IngestionHalted` when ``halt`` is set meanwhile or the lease turns out to be
+        someone else's: the events not handled yet are counted as dropped.
+        """
         events = [e for e in events if not (isinstance(e, ChatEvent) and self._is_own(e))]
         if not events:
             return []
-        fresh = await self._fresh(events)
-        if not fresh:
-            return []
-        failed: list[Event] = []
+        batch = _Batch(events=events)
+        backoff: Backoff | None = None
+        try:
+            while True:
+                started = self.watch.clock()
+                try:
+                    await self._confirm_lease(batch, started)
+                    await self._advance(batch)
+                    break
+                except REDIS_DOWN as exc:
+                    self.watch.failed(exc, since=started)
+                    batch.reclaim = batch.fresh is not None
+                    if not batch.waited:
+                        batch.waited, self._backlog_uncounted = True, True
+                        self._waiting += 1
+                        self.watch.count(self.community.id, delayed=len(batch.events))
+                    backoff = backoff or Backoff()
+                    if await wait_any(self.halt, seconds=backoff.next()):
+                        raise IngestionHalted("stopped while waiting for Redis") from None
+        except IngestionHalted:
+            await self._abandon(batch)
+            raise
+        finally:
+            if batch.waited:
+                self._waiting -= 1
+        if batch.waited:
+            self.watch.ok(since=started)
+            if self._backlog_uncounted:  # what queued up behind us during the outage
+                self._backlog_uncounted = False
+                self.watch.count(self.community.id, delayed=self.queue.qsize())
+        return batch.failed
+
+    async def _confirm_lease(self, batch: _Batch, started: float) -> None:
+        """After a Redis outage, handle nothing before Redis says the lease is ours (it may have
+        restarted empty: we take it again; or another process may have taken it meanwhile)."""
+        if self.lease is None or not (batch.waited or self.lease.in_doubt):
+            return
+        ours = await self.lease.confirm()
+        self.watch.ok(since=started)  # Redis answered, whatever it said
+        if not ours:
+            raise IngestionHalted("another process holds the ingestion lease")
+
+    async def _advance(self, batch: _Batch) -> None:
+        """Claim → activity → effects → settle, each step once, from wherever the batch stopped."""
+        if batch.fresh is None:
+            batch.fresh = await self._fresh(batch.events, token=batch.token)
+            self.stats.events += len(batch.fresh)
+            if batch.fresh:
+                self.stats.last_event_at = self.clock()
+        elif batch.reclaim:
+            # Our claims may have expired or been wiped while Redis was away: take them again (the same
+            # token finds its own), and leave what another source or process claimed meanwhile to it.
+            rest = batch.fresh[batch.done :]
+            kept = await self._fresh(rest, token=batch.token)
+            self.stats.events -= len(rest) - len(kept)
+            batch.fresh = batch.fresh[: batch.done] + kept
+            batch.reclaim = False
+        fresh = batch.fresh
         now = self.clock()
-        self.stats.events += len(fresh)
-        self.stats.last_event_at = now
-        chats = [e for e in fresh if isinstance(e, ChatEvent)]
-        if chats:
-            await self._chat_batch(chats, now)
-        for event in fresh:
+        if not batch.chat_done:
+            chats = [e for e in fresh if isinstance(e, ChatEvent)]
+            if chats:
+                await self._chat_batch(chats, now)
+            batch.chat_done = True
+        while batch.done < len(fresh):
+            event = fresh[batch.done]
             try:
                 if isinstance(event, ChatEvent):
                     if event.content.startswith(self.community.prefix):
@@ -252,29 +375,52 @@ class CommunityPipeline:
                     )
                 if self.handlers.for_event(event) and await self.handlers.dispatch(self.ctx, event):
                     self.stats.errors += 1
-                    failed.append(event)
+                    batch.failed.append(event)
+            except REDIS_DOWN:
+                raise  # this event again once Redis is back
             except Exception:
                 self.stats.errors += 1
-                failed.append(event)
+                batch.failed.append(event)
                 log.exception("handling %s failed", type(event).__name__)
-        failed_ids = {id(e) for e in failed}
-        await self._settle([e for e in fresh if id(e) not in failed_ids], failed)
-        return failed
+            batch.done += 1
+        failed_ids = {id(e) for e in batch.failed}
+        await self._settle([e for e in fresh if id(e) not in failed_ids], batch.failed)
+
+    async def _abandon(self, batch: _Batch) -> None:
+        """Give up a batch: what was not handled is dropped (counted); its claims freed if Redis lets us."""
+        rest = batch.rest()
+        self.watch.count(self.community.id, dropped=len(rest))
+        for event in rest:
+            if isinstance(event, GiftEvent):
+                self.coalescer.retract(event)
+        if batch.fresh is None or self.watch.down:  # no Redis: the claims expire by themselves
+            return
+        done = batch.fresh[: batch.done]
+        failed_ids = {id(e) for e in batch.failed}
+        try:
+            await self._settle([e for e in done if id(e) not in failed_ids], batch.failed + rest)
+        except Exception as exc:  # best effort: unreleased claims expire after CLAIM_TTL_S
+            log.info("could not settle an abandoned batch: %s", type(exc).__name__)
 
     def _is_own(self, event: ChatEvent) -> bool:
         return self.community.bot_user_id is not None and event.sender_id == self.community.bot_user_id
 
     async def _chat_batch(self, chats: list[ChatEvent], now: float) -> None:
-        """Lag, activity and the chat-line count for a batch of fresh chat lines."""
+        """Lag, activity and the chat-line count for a batch of fresh chat lines.
+
+        Redis first: when it fails, a retry writes the same activity again (ZADD GT: harmless) and
+        counts nothing twice.
+        """
         seen: dict[int, float] = {}
         for event in chats:
-            created = event.created_at.timestamp()
-            self.stats.lag(now=now, lag_ms=max(0.0, (now - created) * 1000))
             # a sender clock ahead of ours must not stretch the active window
+            created = event.created_at.timestamp()
             seen[event.sender_id] = max(seen.get(event.sender_id, 0.0), min(created, now))
-            self.users.seen(event.sender_id, event.sender_username, event.sender_slug)
         await activity_record_many(self.redis, community_id=self.community.id, seen=seen)
         await self.redis.incrby(key("chatlines", self.community.id), len(chats))
+        for event in chats:
+            self.stats.lag(now=now, lag_ms=max(0.0, (now - event.created_at.timestamp()) * 1000))
+            self.users.seen(event.sender_id, event.sender_username, event.sender_slug)
 
     async def _command(self, event: ChatEvent, now: float) -> None:
         await self.users.flush()  # commands may look the viewer up
@@ -295,8 +441,9 @@ class CommunityPipeline:
             self.stats.replies += 1
             await self.on_reply(self.community, reply)
 
-    async def publish_stats(self, *, connected: bool | None = None) -> None:
-        """Write the numbers the health checks read (hash ``kb:ingest:<community id>``)."""
+    async def publish_stats(self, *, connected: bool | None = None) -> bool:
+        """Write the numbers the health checks read (hash ``kb:ingest:<community id>``), with the last
+        Redis outage (``kb:redis:last_outage``); False while Redis is unreachable (nothing raised)."""
         now = self.clock()
         p50, p95 = self.stats.percentiles(now=now)
         fields: dict[str, str] = {
@@ -314,7 +461,25 @@ class CommunityPipeline:
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(name, mapping=fields)
         pipe.expire(name, 3600)
-        await pipe.execute()
+        self.watch.publish_into(pipe, community_id=self.community.id)
+        was_down = self.watch.down
+        if not await self._execute(pipe):
+            return False
+        if was_down and not self.watch.down:  # this call ended an outage: tell it now, not next tick
+            pipe = self.redis.pipeline(transaction=False)
+            self.watch.publish_into(pipe, community_id=self.community.id)
+            return await self._execute(pipe)
+        return True
+
+    async def _execute(self, pipe: Any) -> bool:
+        started = self.watch.clock()
+        try:
+            await pipe.execute()
+        except REDIS_DOWN as exc:
+            self.watch.failed(exc, since=started)
+            return False
+        self.watch.ok(since=started)
+        return True
 
 
 def reply_dedupe_key(community_id: int, message_id: str) -> str:

@@ -4,6 +4,10 @@ Web: ``XADD kb:webhooks:<community id>`` and answer 200 at once. Bot (the holder
 community's ingestion lease): ``XREADGROUP`` → pipeline → ``XACK``. A delivery read by a bot that
 died before acking is claimed again by the next holder (``XAUTOCLAIM``), and the pipeline's
 dedupe keeps a redelivery from counting twice.
+
+A Redis restart without its data takes the stream and its group with it: the reader's next call
+fails with NOGROUP (:func:`stream_gone`) and the group is created again; deliveries the web process
+queued before the restart and nobody had read are gone (Kick does not resend what it got a 200 for).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
+from botworker.kick.outage import IngestionHalted
 from kickbot.redis_client import key
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,8 @@ class WebhookReader:
                 await handler(
                     _text(fields.get(b"type")), _text(fields.get(b"id")), bytes(fields.get(b"body") or b"")
                 )
+            except IngestionHalted:
+                raise  # not handled; pending for whoever ingests next
             except Exception:
                 log.exception("webhook delivery %s failed; it will be retried", _text(entry_id))
                 continue
@@ -88,6 +95,12 @@ class WebhookReader:
         for _stream, entries in response or []:
             done += await self._handle(entries, handler)
         return done
+
+
+def stream_gone(exc: BaseException) -> bool:
+    """The stream or its consumer group does not exist (any more), or was deleted under a blocked
+    read (``UNBLOCKED``): create them again."""
+    return isinstance(exc, aioredis.ResponseError) and str(exc).startswith(("NOGROUP", "UNBLOCKED"))
 
 
 def _text(value: Any) -> str:

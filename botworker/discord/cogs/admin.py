@@ -16,7 +16,7 @@ from django.conf import settings
 
 from botworker.bridge import run_sync
 from botworker.discord.common import community_admin, community_of, reply
-from kickbot.health import health_report, ingest_for
+from kickbot.health import health_report, ingest_for, outage_text
 from kickbot.kick import TokenState, kick_token_state
 from kickbot.kick_sync import subscriptions_state
 from kickbot.text import discord_safe
@@ -92,6 +92,8 @@ def health_text(
         f"{_mark(redis_state['ok'])} Redis: "
         + (f"{redis_state['ms']} ms" if redis_state["ok"] else redis_state["error"]),
     ]
+    if outage := outage_text(redis_state.get("last_outage")):
+        lines.append(outage)
     processes = report.get("processes", {})
     for name, label in (("worker", "Celery worker"), ("bot", "Bot")):
         state = processes.get(name)

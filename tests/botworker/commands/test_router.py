@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -55,12 +56,16 @@ def reg() -> CommandRegistry:
     return r
 
 
+_mids = itertools.count(1)
+
+
 def line(
-    content: str, *, user_id: int = 7, badges: tuple[str, ...] = (), age_s: float = 1, mid: str = "m1"
+    content: str, *, user_id: int = 7, badges: tuple[str, ...] = (), age_s: float = 1, mid: str | None = None
 ) -> ChatLine:
+    """A chat line; every line has its own Kick message id unless the test reuses one on purpose."""
     return ChatLine(
         community_id=1,
-        message_id=mid,
+        message_id=mid or f"m{next(_mids)}",
         user_id=user_id,
         username="viewer",
         content=content,
@@ -118,6 +123,16 @@ async def test_user_cooldown_holds_and_is_per_user(reg: CommandRegistry, redis: 
     assert await r.handle(line("!ping", user_id=1), prefix="!", now=NOW) is None
     assert await r.handle(line("!ping", user_id=2), prefix="!", now=NOW) is not None
     assert len(reg.calls) == 2  # type: ignore[attr-defined]
+
+
+async def test_the_same_line_retried_finds_its_own_cooldown(reg: CommandRegistry, redis: object) -> None:
+    """A retry (redis-py resending a SET whose answer was lost, the pipeline resuming after a Redis
+    outage) must not take the line's own cooldown for someone else's and drop the command."""
+    r = router(reg, redis)
+    first = line("!ping", user_id=1, mid="kick-msg-1")
+    assert await r.handle(first, prefix="!", now=NOW) is not None
+    assert await r.handle(first, prefix="!", now=NOW) is not None  # the same message again
+    assert await r.handle(line("!ping", user_id=1), prefix="!", now=NOW) is None  # a new one waits
 
 
 async def test_global_cooldown_holds_for_everyone(reg: CommandRegistry, redis: object) -> None:
