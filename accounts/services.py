@@ -13,7 +13,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import httpx
 from django.conf import settings
@@ -31,6 +31,9 @@ from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.services import audit_record
 from kickbot.text import discord_safe
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 log = logging.getLogger(__name__)
 
@@ -386,8 +389,14 @@ def _link_write(*, request: LinkRequest, kick_user_id: int, kick_username: str) 
 
 
 @transaction.atomic
-def link_remove(*, community_id: int, discord_user_id: int) -> str | None:
-    """Unlink a Discord user; returns the Kick username that was unlinked, or None when none was."""
+def link_remove(
+    *, community_id: int, discord_user_id: int, actor: User | AnonymousUser | None = None
+) -> str | None:
+    """Unlink a Discord user; returns the Kick username that was unlinked, or None when none was.
+
+    ``actor``: the dashboard account that did it, when it was not the member themselves (``!unlink``);
+    the audit row, the live feed and the link log then say so.
+    """
     link = Link.objects.select_related("kick_user").filter(discord_user_id=discord_user_id).first()
     if link is None:
         return None
@@ -398,20 +407,35 @@ def link_remove(*, community_id: int, discord_user_id: int) -> str | None:
     from watchtime.services import roles_revoke_for  # watchtime depends on accounts, not back
 
     roles_revoke_for(community_id=community_id, discord_user_id=discord_user_id)
+    by_staff = actor is not None
     audit_record(
         action="link.removed",
         community=community,
-        actor_label=f"discord:{discord_user_id}",
-        data={"kick_user_id": kick_user_id, "kick_username": username},
+        actor=actor,
+        actor_label="" if by_staff else f"discord:{discord_user_id}",
+        data={
+            "kick_user_id": kick_user_id,
+            "kick_username": username,
+            "discord_user_id": str(discord_user_id),
+            "by": "dashboard" if by_staff else "member",
+        },
     )
-    live_publish(community_id=community_id, kind="link", data={"text": f"{username} unlinked their Discord"})
+    feed_text = (
+        f"{username} was unlinked from Discord by staff" if by_staff else f"{username} unlinked their Discord"
+    )
+    live_publish(community_id=community_id, kind="link", data={"text": feed_text})
     cfg = LinkLogConfig.objects.filter(community=community, enabled=True).first()
     if cfg is not None and cfg.channel_id is not None:
         outbox_enqueue(
             community=community,
             kind=OutboxMessage.Kind.DISCORD_MESSAGE,
             target=cfg.channel_id,
-            payload={"content": f"✂️ <@{discord_user_id}> unlinked Kick account **{_text(username)}**."},
+            payload={
+                "content": f"✂️ <@{discord_user_id}> was unlinked from Kick account **{_text(username)}** "
+                "by staff on the dashboard."
+                if by_staff
+                else f"✂️ <@{discord_user_id}> unlinked Kick account **{_text(username)}**."
+            },
         )
     return username
 

@@ -141,8 +141,8 @@ def dashboard_tickets_adjust(
 
 @transaction.atomic
 def dashboard_unlink(*, community: Community, kick_user_id: int, user: User | AnonymousUser) -> str | None:
-    """Unlink the Discord account linked to ``kick_user_id`` (accounts' service revokes roles and
-    posts to the link log); this adds who did it. Returns the unlinked Kick username or None."""
+    """Unlink the Discord account linked to ``kick_user_id`` (accounts' service revokes roles, posts
+    to the link log and writes the one audit row, naming ``user``). Returns the Kick username or None."""
     from accounts.models import Link
     from accounts.services import link_remove
 
@@ -151,14 +151,7 @@ def dashboard_unlink(*, community: Community, kick_user_id: int, user: User | An
     )
     if discord_user_id is None:
         return None
-    username = link_remove(community_id=community.pk, discord_user_id=discord_user_id)
-    audit_record(
-        action="dashboard.unlink",
-        community=community,
-        actor=user,
-        data={"kick_user_id": kick_user_id, "discord_user_id": str(discord_user_id)},
-    )
-    return username
+    return link_remove(community_id=community.pk, discord_user_id=discord_user_id, actor=user)
 
 
 # --- dashboard accounts (owner only) -----------------------------------------------------------

@@ -68,3 +68,37 @@ def test_unlink_publishes(world: World, feed: list[dict[str, Any]]) -> None:
         "kind": "link",
         "data": {"text": "SlotFan unlinked their Discord"},
     }
+
+
+def test_unlink_from_the_dashboard_names_the_staff_member(
+    world: World, feed: list[dict[str, Any]], admin_user: Any
+) -> None:
+    """One audit row naming who did it (not the member), and the feed and link log say staff did."""
+    from botworker.models import OutboxMessage
+    from dashboard.services import dashboard_unlink
+    from kickbot.models import AuditLog
+
+    account_services.link_log_set(
+        community_id=world.community.pk, enabled=True, channel_id=777, actor_discord_id=1
+    )
+    before = AuditLog.objects.filter(action="link.removed").count()
+
+    assert dashboard_unlink(community=world.community, kick_user_id=LINKED, user=admin_user) == "SlotFan"
+
+    rows = AuditLog.objects.filter(action="link.removed").order_by("-id")
+    assert rows.count() == before + 1
+    row = rows.first()
+    assert row.actor == admin_user and row.actor_label == f"user:{admin_user.get_username()}"
+    assert row.data["by"] == "dashboard" and row.data["discord_user_id"] == str(DISCORD)
+    assert feed[-1]["data"]["text"] == "SlotFan was unlinked from Discord by staff"
+    log_line = OutboxMessage.objects.filter(target=777).order_by("-id").first()
+    assert log_line is not None and "by staff" in log_line.payload["content"]
+
+
+def test_unlink_by_the_member_is_audited_as_the_member(world: World, feed: list[dict[str, Any]]) -> None:
+    from kickbot.models import AuditLog
+
+    account_services.link_remove(community_id=world.community.pk, discord_user_id=DISCORD)
+    row = AuditLog.objects.filter(action="link.removed").order_by("-id").first()
+    assert row is not None and row.actor is None and row.actor_label == f"discord:{DISCORD}"
+    assert row.data["by"] == "member"
