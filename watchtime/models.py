@@ -4,7 +4,7 @@ A tick writes one table: ``WatchMonthly`` (the viewer's minutes in the tick's mo
 minutes are ``WatchTotal`` (months up to ``WatchSettings.closed_through``, folded in once a month by
 ``watchtime_months_close``) plus the months after it, read through the ``WatchAllTime`` view in one
 statement. Writing both tables every tick doubled the cost of the busiest statement in the product
-(docs/decisions/0007-watchtime-one-table-per-tick.md).
+(docs/decisions/0006-watchtime-one-table-per-tick.md).
 
 ``WatchTotal`` and ``WatchMonthly`` hold ``kick_user_id`` as a plain indexed integer, not a
 foreign key: the credit writes 100,000 rows a minute and an FK check per row would cost

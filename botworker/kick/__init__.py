@@ -7,7 +7,7 @@ No database access in this package. How the pipeline combines the pieces (the re
    run ``PusherListener(url, channels_for(chatroom_id, channel_id), on_frame).run(stop)`` only
    while ``lease.is_held`` (stop the listener when ``lease.lost`` is set, unless ``lease.in_doubt``:
    Redis is unreachable, nothing can be handled, the listener keeps reading into memory; see
-   ``outage.py`` and ``docs/decisions/0008``).
+   ``outage.py`` and ``docs/decisions/0007``).
 2. ``on_frame``: ``pusher_to_events(frame)``; on ``ParseError`` log the event name and skip.
    ``GiftEvidence`` goes to ``GiftCoalescer.feed()``; what it returns, and every other event,
    goes on. Call ``coalescer.flush()`` about once a second (fallback gifts).

@@ -3,7 +3,7 @@
 Existing rows: WatchTotal already holds every month, so each community's ``closed_through`` is set
 to its latest month in WatchMonthly (nothing to move). Ticks of that month write both tables (the
 late-month path) until the month turns; from the next month on they write one.
-See docs/decisions/0007-watchtime-one-table-per-tick.md.
+See docs/decisions/0006-watchtime-one-table-per-tick.md.
 """
 
 from django.db import migrations, models
