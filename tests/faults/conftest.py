@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.faults.harness import RESULTS, World, table
+from tests.faults.harness import (
+    POSTGRES_SERVER,
+    RESULTS,
+    World,
+    postgres_problem,
+    table,
+    throwaway_postgres,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -23,14 +32,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=f"run with make {mark}"))
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    w = World(tmp=tmp_path)
+@contextmanager
+def _installation(tmp_path: Path, database_url: str | None) -> Iterator[World]:
+    w = World(tmp=tmp_path, database_url=database_url)
     try:
         w.setup()
         yield w
     finally:
         w.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """SQLite under the scenario's var dir; with FAULTS_DATABASE_URL, a throwaway database on that server."""
+    server = os.environ.get("FAULTS_DATABASE_URL")
+    if not server:
+        with _installation(tmp_path, None) as w:
+            yield w
+        return
+    with throwaway_postgres(server) as url, _installation(tmp_path, url) as w:
+        yield w
+
+
+@pytest.fixture
+def pg_world(tmp_path: Path) -> Iterator[World]:
+    """Always Postgres: a throwaway database (FAULTS_DATABASE_URL's server, else 127.0.0.1:5432)."""
+    server = os.environ.get("FAULTS_DATABASE_URL") or POSTGRES_SERVER
+    problem = postgres_problem(server)
+    if problem:
+        pytest.skip(f"Postgres is not reachable at {server.split('@')[-1]}: {problem}")
+    with throwaway_postgres(server) as url, _installation(tmp_path, url) as w:
+        yield w
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
