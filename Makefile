@@ -56,7 +56,7 @@ format: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.run $(BENCH)
 
-## faults: kill -9 / lease scenarios against real processes on loopback (Redis db 13 on 127.0.0.1:6379)
+## faults: kill -9 of bot and Celery worker, lease, Redis restart, Postgres connections cut; real processes on loopback (Redis db 13; Postgres 127.0.0.1:5432 for one scenario)
 faults: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -m faults tests/faults -p no:cacheprovider -s $(PYTEST_ARGS)
 
