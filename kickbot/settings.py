@@ -231,7 +231,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:",
+    # A task whose worker died (acks_late) is handed out again after this, not kombu's default
+    # hour: a killed watchtime tick or rollover is redone within minutes. Above the hard time
+    # limit, so a task still running is never handed out twice.
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + 60,
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

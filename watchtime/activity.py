@@ -48,6 +48,48 @@ def active_viewers(*, community_id: int, since_ts: float, until_ts: float) -> li
     return [int(m) for m in members]
 
 
+# KEYS: activity set, snapshot. ARGV: lower bound ("(ts", exclusive), snapshot ttl (s).
+# The first call for a tick stores who is active; a retry of the same tick gets the same viewers.
+_SNAPSHOT = """
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  if redis.call('ZRANGESTORE', KEYS[2], KEYS[1], ARGV[1], '+inf', 'BYSCORE') > 0 then
+    redis.call('EXPIRE', KEYS[2], ARGV[2])
+  end
+end
+return redis.call('ZRANGE', KEYS[2], 0, -1)
+"""
+SNAPSHOT_TTL_S = 3600  # longer than any redelivery of a killed tick (broker visibility timeout)
+
+
+def snapshot_key(community_id: int, bucket_ts: int) -> str:
+    return key("wt", community_id, "snap", bucket_ts)
+
+
+def active_viewers_snapshot(*, community_id: int, bucket_ts: int, since_ts: float) -> list[int]:
+    """Viewers whose last line is after ``since_ts``, as first seen by this bucket's tick.
+
+    A tick killed after this call (worker OOM, kill -9) is redelivered with the same bucket and
+    credits the same viewers, not whoever is active by then. :func:`snapshot_drop` after commit.
+    """
+    members: list[bytes] = get_redis().eval(  # type: ignore[assignment]
+        _SNAPSHOT,
+        2,
+        activity_key(community_id),
+        snapshot_key(community_id, bucket_ts),
+        f"({since_ts}",
+        SNAPSHOT_TTL_S,
+    )
+    return [int(m) for m in members]
+
+
+def snapshot_exists(*, community_id: int, bucket_ts: int) -> bool:
+    return bool(get_redis().exists(snapshot_key(community_id, bucket_ts)))
+
+
+def snapshot_drop(*, community_id: int, bucket_ts: int) -> None:
+    get_redis().delete(snapshot_key(community_id, bucket_ts))
+
+
 def distinct_chatters(*, community_id: int, since_ts: float, until_ts: float) -> int:
     """How many distinct Kick users chatted in ``(since_ts, until_ts]``."""
     count: int = get_redis().zcount(activity_key(community_id), f"({since_ts}", until_ts)  # type: ignore[assignment]

@@ -23,7 +23,12 @@ from kickbot.errors import InvalidInput
 from kickbot.models import Community
 from kickbot.services import audit_record
 from watchtime import mirror
-from watchtime.activity import active_viewers, distinct_chatters
+from watchtime.activity import (
+    active_viewers_snapshot,
+    distinct_chatters,
+    snapshot_drop,
+    snapshot_exists,
+)
 from watchtime.errors import RoleRejected
 from watchtime.models import (
     AppliedRole,
@@ -188,7 +193,8 @@ def watchtime_credit(
     Eligible when the community is live (or counts offline chat) and at least
     ``min_active_chatters`` distinct users chatted in the last 5 minutes; the viewers are those
     whose last line falls in the last ``active_window`` seconds before ``now`` (epoch seconds,
-    default the clock), so one line earns exactly the ticks that run inside its window.
+    default the clock), so one line earns exactly the ticks that run inside its window. The viewer
+    list is snapshotted per bucket in Redis: a retry of a killed tick credits the same viewers.
 
     Idempotency key: ``WatchTick(community, bucket)``, inserted in the same transaction as the
     minutes, so a repeated or late tick for the bucket credits nothing. The minutes go to the
@@ -203,16 +209,20 @@ def watchtime_credit(
     settings = watch_settings_get(community_id=community_id)
     if not settings.tracking_enabled:
         return CreditResult(credited=False, reason="tracking_off")
-    if not (community.is_live or settings.count_offline_chat):
+    bucket_ts = int(bucket.timestamp())
+    # A snapshot means an earlier run of this bucket passed the live and chatter gates and was
+    # killed before it committed: the retry credits what that run saw, even if the stream ended.
+    retry = snapshot_exists(community_id=community_id, bucket_ts=bucket_ts)
+    if not (retry or community.is_live or settings.count_offline_chat):
         return CreditResult(credited=False, reason="offline")
     ref = time.time() if now is None else now
     # No upper bound: a line stamped slightly ahead of this worker's clock still counts.
     since = ref - CHATTER_WINDOW_S
     chatters = distinct_chatters(community_id=community_id, since_ts=since, until_ts=math.inf)
-    if chatters < settings.min_active_chatters:
+    if not retry and chatters < settings.min_active_chatters:
         return CreditResult(credited=False, reason="quiet")
-    viewers = active_viewers(
-        community_id=community_id, since_ts=ref - settings.active_window_s, until_ts=math.inf
+    viewers = active_viewers_snapshot(
+        community_id=community_id, bucket_ts=bucket_ts, since_ts=ref - settings.active_window_s
     )
     if community.kick_bot_user_id is not None:  # filtered upstream too; never credit the bot
         viewers = [v for v in viewers if v != community.kick_bot_user_id]
@@ -233,11 +243,13 @@ def watchtime_credit(
                     community_id=community_id, bucket=bucket, viewers=len(viewers), minutes=minutes
                 )
         except IntegrityError:
+            snapshot_drop(community_id=community_id, bucket_ts=bucket_ts)
             return CreditResult(credited=False, reason="duplicate")
         month_new = _credit_month(community_id=community_id, ids=viewers, minutes=minutes, month=month)
         if locked.closed_through is not None and month <= locked.closed_through:
             _credit_closed_total(community_id=community_id, ids=viewers, minutes=minutes)
         WatchSettings.objects.filter(pk=locked.pk).update(last_tick_id=tick.pk)
+    snapshot_drop(community_id=community_id, bucket_ts=bucket_ts)
 
     log.info("credited %s minutes to %s viewers in community %s", minutes, len(viewers), community_id)
     return CreditResult(

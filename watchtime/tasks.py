@@ -25,12 +25,24 @@ def tick_bucket(now: float, interval: int) -> tuple[datetime, int]:
 
 
 @shared_task(ignore_result=True)
-def watchtime_tick() -> int:
-    """Credit the current bucket in every community; returns how many were credited."""
+def watchtime_tick(bucket_ts: float | None = None) -> int:
+    """Credit one bucket in every community; returns how many were credited.
+
+    Beat calls it bare: it stamps the current bucket and queues itself with it. A worker killed
+    mid-credit gets the message back (acks_late, the broker's visibility timeout) with the same
+    bucket — not whatever the clock says by then, which would be a bucket already credited and the
+    killed one lost — and the credit's per-bucket snapshot gives it the same viewers.
+    """
     from kickbot.models import Community
     from watchtime.services import watchtime_credit, watchtime_mirror_update
 
-    bucket, minutes = tick_bucket(time.time(), settings.WATCH_INTERVAL_SECONDS)
+    interval = settings.WATCH_INTERVAL_SECONDS
+    if bucket_ts is None:
+        bucket, minutes = tick_bucket(time.time(), interval)
+        if minutes > 0:
+            watchtime_tick.delay(bucket.timestamp())
+        return 0
+    bucket, minutes = tick_bucket(bucket_ts, interval)
     if minutes <= 0:
         return 0
     credited = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import time_machine
 
 from tests.watchtime.conftest import T0, chat
@@ -335,3 +336,52 @@ def test_mirror_skips_a_replayed_chunk_and_refuses_a_skipped_one(live: Any) -> N
     assert r.zscore(mirror.total_key(live.pk), "1") == 2 and r.zscore(mirror.total_key(live.pk), "2") == 2
     assert r.zscore(mirror.month_key(live.pk, march), "1") == 2
     assert r.hget(mirror.meta_key(live.pk), "last_tick") == b"8"
+
+
+def test_a_killed_tick_redelivered_later_credits_its_own_bucket_and_viewers(
+    live: Any, monkeypatch: Any
+) -> None:
+    """Worker killed mid-credit (nothing committed); the message comes back minutes later."""
+    from kickbot.redis_client import get_redis
+    from watchtime import services
+    from watchtime.activity import snapshot_key
+
+    for uid in (1, 2):
+        chat(live.pk, uid, S0 + 5)
+    bucket_ts = T0.timestamp()
+
+    def killed(**kwargs: Any) -> str:
+        raise SystemExit("kill -9")  # not an Exception: like a dead process, nothing is caught
+
+    monkeypatch.setattr(services, "_credit_month", killed)
+    with time_machine.travel(S0 + 30, tick=False), pytest.raises(SystemExit):
+        watchtime_tick(bucket_ts)
+    monkeypatch.undo()
+    assert not WatchTick.objects.exists()
+
+    # Six minutes on: viewer 1 left, 3 arrived, the stream ended. The clock's bucket is another one.
+    chat(live.pk, 3, S0 + 380)
+    live.is_live = False
+    live.save(update_fields=["is_live"])
+    with time_machine.travel(S0 + 390, tick=False):
+        assert watchtime_tick(bucket_ts) == 1
+        assert watchtime_tick(bucket_ts) == 0  # a second redelivery: duplicate
+
+    assert [t.bucket for t in WatchTick.objects.all()] == [T0]
+    assert (minutes_of(live, 1), minutes_of(live, 2), minutes_of(live, 3)) == (1, 1, 0)
+    assert not get_redis().exists(snapshot_key(live.pk, int(bucket_ts)))
+
+
+def test_beat_s_bare_tick_stamps_the_current_bucket(live: Any, monkeypatch: Any) -> None:
+    sent: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(watchtime_tick, "delay", lambda *args: sent.append(args))
+    with time_machine.travel(S0 + 75, tick=False):
+        assert watchtime_tick() == 0
+    assert sent == [((T0 + timedelta(minutes=1)).timestamp(),)]
+
+
+def test_a_dead_worker_s_task_comes_back_before_the_next_hour() -> None:
+    from django.conf import settings
+
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert settings.CELERY_TASK_TIME_LIMIT < visibility <= 600
