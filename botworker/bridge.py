@@ -3,11 +3,15 @@
 ``database_sync_to_async`` runs the call in Django's sync thread and closes stale connections
 around it, so no ORM call ever runs inside the event loop (LESSONS 16).
 
-A call that fails because the database server ended the connection under it (restart, failover,
-``pg_terminate_backend``) runs once more on a new connection. The server rolled back the
-transaction the call was in, and every service reached from here is one transaction, keyed where
-it writes (outbox dedupe keys, ledger source keys), so the second run does the work once. Without
-it an event from Pusher, which Kick never sends again, would be lost with the connection.
+A call made with ``run_sync(service, idempotent=True)`` that fails because the database server ended
+the connection under it (restart, failover, ``pg_terminate_backend``) runs once more on a new
+connection. Only such calls: a lost connection does not say that nothing was written. The COMMIT may
+have reached the server with its answer lost, or the call may have committed a statement or a
+transaction before the one that failed; running it again then does the work twice (a second timed
+message, a second reroll of a drawn raffle). ``idempotent=True`` is the caller's word that every
+write of the call is keyed (outbox dedupe key, ledger source key, an upsert), so that a second run
+does nothing more. Without it an event from Pusher, which Kick never sends again, would be lost
+with the connection.
 """
 
 from __future__ import annotations
@@ -63,6 +67,12 @@ def _once_more_on_lost_connection(func: Callable[P, R]) -> Callable[P, R]:
     return call
 
 
-def run_sync(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """``await run_sync(service)(community_id=1, ...)``."""
-    return cast(Callable[P, Awaitable[R]], database_sync_to_async(_once_more_on_lost_connection(func)))
+def run_sync(func: Callable[P, R], *, idempotent: bool = False) -> Callable[P, Awaitable[R]]:
+    """``await run_sync(service)(community_id=1, ...)``.
+
+    ``idempotent=True``: ``func`` may run twice (every write keyed), so it runs once more when the
+    server ended the connection mid-call.
+    """
+    if idempotent:
+        func = _once_more_on_lost_connection(func)
+    return cast(Callable[P, Awaitable[R]], database_sync_to_async(func))

@@ -163,7 +163,8 @@ class KickIngestion:
 
     # --- one community -------------------------------------------------------------------
     async def on_reply(self, community: CommunityConfig, reply: Reply) -> None:
-        await run_sync(kick_chat_enqueue)(
+        # Keyed by the message it answers: runs again, once, when the database ended the connection.
+        await run_sync(kick_chat_enqueue, idempotent=True)(
             community_id=community.id,
             text=reply.text,
             reply_to=reply.reply_to_message_id,

@@ -134,7 +134,10 @@ class KnownUsers:
         if not self._pending:
             return 0
         batch, self._pending = self._pending, {}
-        await run_sync(kick_users_seen)(users=[(uid, name, slug) for uid, (name, slug) in batch.items()])
+        # An upsert: safe to run again when the database ended the connection mid-call.
+        await run_sync(kick_users_seen, idempotent=True)(
+            users=[(uid, name, slug) for uid, (name, slug) in batch.items()]
+        )
         if len(self._names) + len(batch) > self.max_size:
             self._names.clear()
         self._names.update({uid: name for uid, (name, _) in batch.items()})
@@ -370,7 +373,7 @@ class CommunityPipeline:
                     if event.content.startswith(self.community.prefix):
                         await self._command(event, now)
                 elif isinstance(event, LiveEvent):
-                    await run_sync(community_live_set)(
+                    await run_sync(community_live_set, idempotent=True)(  # a repeat changes nothing
                         community_id=self.community.id, is_live=event.is_live, at=event.created_at
                     )
                 if self.handlers.for_event(event) and await self.handlers.dispatch(self.ctx, event):
