@@ -45,6 +45,18 @@ end
 return #KEYS
 """
 
+# DEL every key that still holds this claim's token (a failed or abandoned event): a claim that
+# expired meanwhile may have been taken, or the event handled and kept, by another process.
+RELEASE_MANY = """
+local n = 0
+for i, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then
+    n = n + redis.call('DEL', k)
+  end
+end
+return n
+"""
+
 
 def claim_token() -> str:
     """A claim's own value: unique, and never ``"1"`` (the value of a kept key)."""
@@ -59,6 +71,7 @@ class Dedupe:
         self.prefix = prefix
         self._set_nx = redis.register_script(SET_NX_MANY)
         self._keep = redis.register_script(KEEP_MANY)
+        self._release = redis.register_script(RELEASE_MANY)
 
     def names(self, keys: list[str]) -> list[str]:
         return [f"{self.prefix}:{k}" for k in dict.fromkeys(keys)]
@@ -83,9 +96,10 @@ class Dedupe:
         if names:
             await self._keep(keys=names, args=[ttl_s])
 
-    async def release(self, names: list[str]) -> None:
+    async def release(self, names: list[str], *, token: str) -> None:
+        """Free the keys this claim (``token``) still holds; keys someone else holds now stay."""
         if names:
-            await self.redis.delete(*names)
+            await self._release(keys=names, args=[token])
 
 
 async def seen_before(redis: Any, *, keys: list[str], prefix: str, ttl_s: int = 600) -> bool:

@@ -282,15 +282,18 @@ class CommunityPipeline:
         self.stats.duplicates += claimed.count(False)
         return [event for event, new in zip(events, claimed, strict=True) if new]
 
-    async def _settle(self, handled: list[Event], failed: list[Event]) -> None:
-        """Handled events keep their keys for the dedupe window; failed ones free them for a retry."""
+    async def _settle(self, handled: list[Event], failed: list[Event], *, token: str) -> None:
+        """Handled events keep their keys for the dedupe window; failed ones free those of their keys
+        that still hold this batch's claim ``token`` (for a retry), never another process's."""
         await self.dedupe.keep(
             [n for e in handled for n in self.dedupe.names(e.dedupe_keys())], ttl_s=self.dedupe_ttl_s
         )
         for event in failed:
             if isinstance(event, GiftEvent):
                 self.coalescer.retract(event)
-        await self.dedupe.release([n for e in failed for n in self.dedupe.names(e.dedupe_keys())])
+        await self.dedupe.release(
+            [n for e in failed for n in self.dedupe.names(e.dedupe_keys())], token=token
+        )
 
     async def dispatch_many(self, events: Sequence[Event]) -> list[Event]:
         """Handle fresh events; returns those whose handling failed (their dedupe keys released).
@@ -387,7 +390,7 @@ class CommunityPipeline:
                 log.exception("handling %s failed", type(event).__name__)
             batch.done += 1
         failed_ids = {id(e) for e in batch.failed}
-        await self._settle([e for e in fresh if id(e) not in failed_ids], batch.failed)
+        await self._settle([e for e in fresh if id(e) not in failed_ids], batch.failed, token=batch.token)
 
     async def _abandon(self, batch: _Batch) -> None:
         """Give up a batch: what was not handled is dropped (counted); its claims freed if Redis lets us."""
@@ -401,7 +404,9 @@ class CommunityPipeline:
         done = batch.fresh[: batch.done]
         failed_ids = {id(e) for e in batch.failed}
         try:
-            await self._settle([e for e in done if id(e) not in failed_ids], batch.failed + rest)
+            await self._settle(
+                [e for e in done if id(e) not in failed_ids], batch.failed + rest, token=batch.token
+            )
         except Exception as exc:  # best effort: unreleased claims expire after CLAIM_TTL_S
             log.info("could not settle an abandoned batch: %s", type(exc).__name__)
 

@@ -397,6 +397,27 @@ async def test_after_an_outage_nothing_is_handled_until_redis_says_the_lease_is_
     assert pipe.watch.last is not None and pipe.watch.last.dropped == {CFG.id: 3}
 
 
+async def test_a_batch_given_up_after_a_takeover_leaves_the_new_holders_keys_alone(
+    flaky: FlakyRedis, real: Any, reg: CommandRegistry
+) -> None:
+    lease = lease_for(flaky, "a")
+    assert await lease.acquire()
+    pipe = make_pipeline(flaky, reg, Replies(), lease=lease)
+    events = batch_of_three()
+    flaky.down_after(1)  # claimed; Redis goes away before the activity
+    task = asyncio.create_task(pipe.dispatch_many(events))
+    await until(lambda: pipe.watch.down)
+    # Our claims expired; the new holder read the same lines on its own Pusher socket and handled them.
+    names = [n for e in events for n in pipe.dedupe.names(e.dedupe_keys())]
+    for name in names:
+        await real.set(name, "1", ex=600)
+    await real.set(lease.key, "b", px=30_000)
+    flaky.up()
+    with pytest.raises(IngestionHalted):
+        await asyncio.wait_for(task, 10)
+    assert [await real.get(n) for n in names] == [b"1"] * len(names)  # still seen: no copy handled again
+
+
 class StubLease:
     """A lease in doubt (Redis unreachable) whose fate the test decides."""
 
