@@ -83,11 +83,11 @@ def _succeeded(world: World, worker: str, task_id: str) -> str | None:
     return None
 
 
-def _wait_for_bucket_with_room(room_s: float) -> float:
-    """Start of the current tick bucket, once at least ``room_s`` of it remain (waits ≤ ``room_s``)."""
+def _wait_for_bucket_end(last_s: float) -> float:
+    """Start of the current tick bucket, once at most ``last_s`` of it remain (waits < TICK_S)."""
     left = TICK_S - time.time() % TICK_S
-    if left < room_s:
-        time.sleep(left + 0.2)
+    if left > last_s:
+        time.sleep(left - last_s + 0.2)
     return float(int(time.time() // TICK_S) * TICK_S)
 
 
@@ -95,8 +95,10 @@ def test_worker_kill_9_mid_watchtime_tick_then_restart_credits_the_bucket_once(w
     first = world.start_worker("worker1", visibility_timeout=VISIBILITY_S)
     rss = RssSampler(first.pid, tree=True)
     _world(world, "seed_activity", N_ACTIVE, N_IDLE)
-    bucket = _wait_for_bucket_with_room(45)
-    task_id = world.send_task("watchtime.tasks.watchtime_tick")
+    # What beat's bare call queues: the tick stamped with its bucket. Sent in the bucket's last
+    # 5 s, so the redelivery (10 s visibility timeout + restart) runs after the bucket has ended.
+    bucket = _wait_for_bucket_end(5)
+    task_id = world.send_task("watchtime.tasks.watchtime_tick", bucket_ts=bucket)
     open_for = _kill_while_writing(world, first, "watchtime_watchtick", after_s=0.0, within_s=30)
     killed_at = time.monotonic()
     peak = rss.stop()
@@ -111,6 +113,7 @@ def test_worker_kill_9_mid_watchtime_tick_then_restart_credits_the_bucket_once(w
     rss = RssSampler(second.pid, tree=True)
     wait_for(lambda: _succeeded(world, "worker2", task_id), VISIBILITY_S + 40, step=0.1)
     recovery = time.monotonic() - killed_at
+    assert time.time() >= bucket + TICK_S, "the redelivery should run after its bucket ended"
     peak = max(peak, rss.stop())
     rep = _world(world, "watch_report", N_ACTIVE, N_IDLE)
 
