@@ -935,9 +935,10 @@ class RolloverResult:
 def raffle_rollover(*, community_id: int) -> RolloverResult:
     """The monthly rollover, at most once per community and month (``RolloverRun`` is unique).
 
-    Freezes the open period once it has ended and opens the period of the current month with its
-    commitment. Communities that never had a raffle are left alone. The draw itself is
-    ``raffle_draw_due``'s job (the beacon is only emitted ``grace`` seconds after the end).
+    Freezes the open period once it has ended (on any run: a custom period may end mid-month) and,
+    once per month, opens the period of the current month with its commitment. Communities that
+    never had a raffle are left alone. The draw itself is ``raffle_draw_due``'s job (the beacon is
+    only emitted ``grace`` seconds after the end).
     """
     community = Community.objects.get(pk=community_id)
     if not RafflePeriod.objects.filter(community=community).exists():
@@ -946,16 +947,18 @@ def raffle_rollover(*, community_id: int) -> RolloverResult:
     tz = community.timezone
     month = local_month_start(now, tz)
     with transaction.atomic():
-        _marker, created = RolloverRun.objects.get_or_create(community=community, month=month)
-        if not created:
-            return RolloverResult(False, None, None)
         current = _lock_open_period(community_id)
         frozen_id = None
-        if current is not None:
-            if current.ends_at > now:
-                return RolloverResult(True, None, None)  # a custom period still running: leave it
+        if current is not None and current.ends_at <= now:
+            # Any open period past its end, not only on the 1st: a custom period that ends mid-month
+            # must stop taking tickets (and get drawn) then, not at next month's rollover.
             _freeze_locked(current, actor_label="system:rollover")
-            frozen_id = current.pk
+            frozen_id, current = current.pk, None
+        _marker, created = RolloverRun.objects.get_or_create(community=community, month=month)
+        if not created:
+            return RolloverResult(frozen_id is not None, frozen_id, None)
+        if current is not None:
+            return RolloverResult(True, None, None)  # a custom period still running: leave it
         starts_at = datetime(month.year, month.month, 1, tzinfo=ZoneInfo(tz))
         opened = period_open(
             community=community,

@@ -230,3 +230,28 @@ def test_fallback_round_is_recorded_and_used(community: Any, period: RafflePerio
     period.refresh_from_db()
     assert (period.status, period.fallback_round, period.beacon_round) == ("drawn", ROUND, ROUND)
     assert period.fallback_chosen_by == "discord:1"
+
+
+def test_a_custom_period_that_ends_mid_month_is_frozen_when_it_ends(community: Any, clock: Any) -> None:
+    """The month's rollover ran while it was open; its end must not wait for next month's."""
+    custom = services.period_open(
+        community=community,
+        starts_at=datetime(2026, 11, 1, tzinfo=UTC),
+        ends_at=datetime(2026, 11, 20, tzinfo=UTC),
+        actor_label="t",
+    )
+    with time_machine.travel(datetime(2026, 11, 2, tzinfo=UTC), tick=False):
+        assert services.raffle_rollover(community_id=community.pk).frozen_period_id is None
+    assert RolloverRun.objects.count() == 1
+
+    with time_machine.travel(datetime(2026, 11, 20, 0, 5, tzinfo=UTC), tick=False):
+        result = services.raffle_rollover(community_id=community.pk)
+        again = services.raffle_rollover(community_id=community.pk)
+    custom.refresh_from_db()
+    assert custom.status == "frozen" and result.frozen_period_id == custom.pk
+    assert (again.ran, again.frozen_period_id) == (False, None)
+    assert not RafflePeriod.objects.filter(status="open").exists()  # the next one opens on the 1st
+
+    with time_machine.travel(datetime(2026, 12, 1, 0, 1, tzinfo=UTC), tick=False):
+        opened = services.raffle_rollover(community_id=community.pk)
+    assert opened.frozen_period_id is None and opened.opened_period_id is not None
