@@ -23,12 +23,7 @@ from kickbot.errors import InvalidInput
 from kickbot.models import Community
 from kickbot.services import audit_record
 from watchtime import mirror
-from watchtime.activity import (
-    active_viewers_snapshot,
-    distinct_chatters,
-    snapshot_drop,
-    snapshot_exists,
-)
+from watchtime.activity import active_viewers, distinct_chatters, snapshot_drop, snapshot_get, snapshot_put
 from watchtime.errors import RoleRejected
 from watchtime.models import (
     AppliedRole,
@@ -212,7 +207,8 @@ def watchtime_credit(
     bucket_ts = int(bucket.timestamp())
     # A snapshot means an earlier run of this bucket passed the live and chatter gates and was
     # killed before it committed: the retry credits what that run saw, even if the stream ended.
-    retry = snapshot_exists(community_id=community_id, bucket_ts=bucket_ts)
+    snapshot = snapshot_get(community_id=community_id, bucket_ts=bucket_ts)
+    retry = snapshot is not None
     if not (retry or community.is_live or settings.count_offline_chat):
         return CreditResult(credited=False, reason="offline")
     ref = time.time() if now is None else now
@@ -221,14 +217,20 @@ def watchtime_credit(
     chatters = distinct_chatters(community_id=community_id, since_ts=since, until_ts=math.inf)
     if not retry and chatters < settings.min_active_chatters:
         return CreditResult(credited=False, reason="quiet")
-    viewers = active_viewers_snapshot(
-        community_id=community_id, bucket_ts=bucket_ts, since_ts=ref - settings.active_window_s
-    )
-    if community.kick_bot_user_id is not None:  # filtered upstream too; never credit the bot
-        viewers = [v for v in viewers if v != community.kick_bot_user_id]
+    if snapshot is None:
+        viewers = active_viewers(
+            community_id=community_id, since_ts=ref - settings.active_window_s, until_ts=math.inf
+        )
+        if community.kick_bot_user_id is not None:  # filtered upstream too; never credit the bot
+            viewers = [v for v in viewers if v != community.kick_bot_user_id]
+        if not viewers:
+            return CreditResult(credited=False, reason="no_viewers")
+        viewers.sort()  # index order: neighbouring keys share pages
+        snapshot_put(community_id=community_id, bucket_ts=bucket_ts, viewers=viewers)
+    else:
+        viewers = snapshot
     if not viewers:
         return CreditResult(credited=False, reason="no_viewers")
-    viewers.sort()  # index order: neighbouring keys share pages
     month = community_month(community=community, when=bucket)
 
     with transaction.atomic():
