@@ -209,7 +209,10 @@ class KickIngestion:
                 inner.set()
                 await asyncio.gather(*workers, return_exceptions=True)
                 workers = []
-                await pipeline.publish_stats(connected=False)
+                try:
+                    await pipeline.publish_stats(connected=False)
+                except Exception:  # a refusal (OOM, MISCONF) must not end this community's ingestion
+                    log.exception("%s: publishing the ingestion stats failed", cfg.slug)
                 if not stop.is_set():
                     log.warning("lost the ingestion lease of %s; standing by", cfg.slug)
         finally:

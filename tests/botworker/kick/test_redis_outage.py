@@ -10,6 +10,7 @@ demand; the last test kills and restarts a real redis-server.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import json
 import uuid
@@ -417,6 +418,36 @@ async def test_a_batch_given_up_after_a_takeover_leaves_the_new_holders_keys_alo
     with pytest.raises(IngestionHalted):
         await asyncio.wait_for(task, 10)
     assert [await real.get(n) for n in names] == [b"1"] * len(names)  # still seen: no copy handled again
+
+
+@pytest.mark.django_db
+async def test_a_community_whose_stats_redis_refused_after_losing_the_lease_takes_it_again(
+    real: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the lease's end stops a community's ingestion task: nothing restarts a task that died."""
+    from botworker.kick.component import KickIngestion
+
+    async def refused(self: CommunityPipeline, *, connected: bool | None = None) -> bool:
+        raise redis.ResponseError("OOM command not allowed when used memory > 'maxmemory'.")
+
+    monkeypatch.setattr(CommunityPipeline, "publish_stats", refused)
+    cfg = dataclasses.replace(CFG, chatroom_id=None)  # no Pusher: the test has no Kick to read
+    ingestion = KickIngestion(
+        communities=[cfg], redis=real, holder_id="a", lease_ttl_s=1.0, lease_renew_s=0.1
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(ingestion._community(cfg, stop))
+    try:
+        await until(lambda: cfg.id in ingestion.held)
+        lease_key = ingestion.leases[cfg.id].key
+        await real.set(lease_key, "b", px=30_000)  # another process took it
+        await until(lambda: cfg.id not in ingestion.held)
+        await real.delete(lease_key)  # and let it go again
+        await until(lambda: cfg.id in ingestion.held or task.done())
+        assert not task.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
 
 
 class StubLease:
