@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import inspect
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -707,8 +708,10 @@ async def test_ingestion_survives_a_redis_restart_that_loses_everything(
         for i in range(3):
             await server.send(chat_frame(f"during-{i}", 510 + i, f"viewer{i}", "!commands"))
         await until(lambda: ingestion.watch.down, 10)
+        down_seen_at = time.time()  # the outage began before this
         # ttl - renew (1.5 s) without a confirmation: the lease is in doubt, Pusher still read
         await until(lambda: ingestion.leases[streamer.pk].in_doubt, 10)
+        restarted_at = time.time()  # and ended after this
         await asyncio.to_thread(private_redis.start)
         await server.send(chat_frame("after", 520, "later", "!commands"))
 
@@ -727,7 +730,8 @@ async def test_ingestion_survives_a_redis_restart_that_loses_everything(
         assert stats.events == 5
 
     outage = await asyncio.to_thread(last_outage)
-    assert outage is not None and outage["seconds"] >= 2.0
+    # Not a fixed figure: on a loaded machine the lease can be in doubt less than 2 s after the kill.
+    assert outage is not None and outage["seconds"] >= restarted_at - down_seen_at - 0.1  # 0.1: rounding
     assert outage["events_dropped"] == 0 and outage["events_delayed"] >= 3
     assert await asyncio.to_thread(
         private_redis.client().exists, f"{settings.REDIS_KEY_PREFIX}:dedupe:{streamer.pk}:chatid:after"
