@@ -11,7 +11,7 @@ from gtb.services import gtb_guess_submit
 @command("gtb", platforms=("kick",), user_cooldown_s=3, help="guess the balance: !gtb 1500")
 async def gtb_guess(inv: Invocation) -> str:
     amount_cents = parse_amount(inv.raw_args)  # refusals raise InvalidInput: the router replies
-    result = await run_sync(gtb_guess_submit)(
+    result = await run_sync(gtb_guess_submit, idempotent=True)(  # an upsert per session and viewer
         community_id=inv.community_id,
         kick_user_id=inv.user_id,
         username=inv.username,

@@ -14,7 +14,9 @@ async def tickets(inv: Invocation) -> str:
     if inv.args:
         # On Kick a viewer only asks about themselves; names are not looked up (no mass lookups).
         raise InvalidInput(f"Just type {inv.prefix}tickets to see your own tickets.")
-    info = await run_sync(tickets_of)(community_id=inv.community_id, kick_user_id=inv.user_id)
+    info = await run_sync(tickets_of, idempotent=True)(
+        community_id=inv.community_id, kick_user_id=inv.user_id
+    )
     if info is None:
         return "There is no raffle yet."
     return tickets_text(info, inv.username)

@@ -22,7 +22,7 @@ from slots.services import slot_request_create
 async def slot_request(inv: Invocation) -> str | None:
     if not inv.message_id:
         return None  # without a message id a request could not be stored once: ignore it
-    result = await run_sync(slot_request_create)(
+    result = await run_sync(slot_request_create, idempotent=True)(  # unique on the Kick message id
         community_id=inv.community_id,
         kick_user_id=inv.user_id,
         username=inv.username,

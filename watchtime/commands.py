@@ -25,7 +25,7 @@ def describe_rank(info: RankInfo) -> str:
     "watchtime", aliases=("wt",), platforms=("kick",), help="your watchtime and rank", user_cooldown_s=10
 )
 async def watchtime(inv: Invocation) -> str:
-    info = await run_sync(rank_of)(community_id=inv.community_id, kick_user_id=inv.user_id)
+    info = await run_sync(rank_of, idempotent=True)(community_id=inv.community_id, kick_user_id=inv.user_id)
     return f"@{inv.username} {describe_rank(info)}"
 
 
@@ -33,7 +33,7 @@ async def watchtime(inv: Invocation) -> str:
     "leaderboard", aliases=("top",), platforms=("kick",), help="top 5 by watchtime", global_cooldown_s=15
 )
 async def leaderboard_cmd(inv: Invocation) -> str:
-    rows = await run_sync(leaderboard)(community_id=inv.community_id, limit=KICK_TOP)
+    rows = await run_sync(leaderboard, idempotent=True)(community_id=inv.community_id, limit=KICK_TOP)
     if not rows:
         return "No watchtime yet."
     return "Top watchtime: " + " | ".join(f"#{r.rank} {r.username} {format_minutes(r.minutes)}" for r in rows)
