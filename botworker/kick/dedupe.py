@@ -85,10 +85,15 @@ class Dedupe:
         transaction across groups: two processes racing on disjoint keys of one event could both
         win, which cannot happen for one event id, the key both sources share in practice.
         """
+        return await self.claim_names([self.names(keys) for keys in groups], ttl_s=ttl_s, token=token)
+
+    async def claim_names(
+        self, named: list[list[str]], *, ttl_s: int, token: str | None = None
+    ) -> list[bool]:
+        """:meth:`claim` for groups already turned into key names (:meth:`names`)."""
         if ttl_s <= 0:
             raise ValueError("ttl_s must be positive")
         token = token or claim_token()
-        named = [self.names(keys) for keys in groups]
         created = iter(await self._set_nx(keys=[n for names in named for n in names], args=[ttl_s, token]))
         return [all([next(created) for _ in names]) for names in named]
 

@@ -71,6 +71,7 @@ class _Batch:
     failed: list[Event] = field(default_factory=list)
     waited: bool = False  # an attempt found Redis unreachable
     reclaim: bool = False  # claims to take again (same token) before going on
+    names: dict[int, list[str]] = field(default_factory=dict)  # id(event) → its dedupe key names
 
     def rest(self) -> list[Event]:
         return self.events if self.fresh is None else self.fresh[self.done :]
@@ -275,25 +276,42 @@ class CommunityPipeline:
     async def dispatch(self, event: Event) -> None:
         await self.dispatch_many([event])
 
-    async def _fresh(self, events: list[Event], *, token: str | None = None) -> list[Event]:
+    async def _fresh(
+        self, events: list[Event], *, token: str | None = None, names: dict[int, list[str]] | None = None
+    ) -> list[Event]:
         """Drop events seen or claimed before (this batch included): one script call claims every key NX
-        for ``CLAIM_TTL_S``; :meth:`_settle` confirms or releases the claims."""
-        claimed = await self.dedupe.claim([e.dedupe_keys() for e in events], ttl_s=CLAIM_TTL_S, token=token)
+        for ``CLAIM_TTL_S``; :meth:`_settle` confirms or releases the claims. ``names`` collects the
+        key names of the fresh events (computed once: a chat line's semantic key hashes its text)."""
+        named = [self.dedupe.names(e.dedupe_keys()) for e in events]
+        claimed = await self.dedupe.claim_names(named, ttl_s=CLAIM_TTL_S, token=token)
         self.stats.duplicates += claimed.count(False)
-        return [event for event, new in zip(events, claimed, strict=True) if new]
+        fresh = []
+        for event, event_names, new in zip(events, named, claimed, strict=True):
+            if new:
+                fresh.append(event)
+                if names is not None:
+                    names[id(event)] = event_names
+        return fresh
 
-    async def _settle(self, handled: list[Event], failed: list[Event], *, token: str) -> None:
+    def _names(self, event: Event, known: dict[int, list[str]] | None) -> list[str]:
+        found = known.get(id(event)) if known is not None else None
+        return found if found is not None else self.dedupe.names(event.dedupe_keys())
+
+    async def _settle(
+        self,
+        handled: list[Event],
+        failed: list[Event],
+        *,
+        token: str,
+        names: dict[int, list[str]] | None = None,
+    ) -> None:
         """Handled events keep their keys for the dedupe window; failed ones free those of their keys
         that still hold this batch's claim ``token`` (for a retry), never another process's."""
-        await self.dedupe.keep(
-            [n for e in handled for n in self.dedupe.names(e.dedupe_keys())], ttl_s=self.dedupe_ttl_s
-        )
+        await self.dedupe.keep([n for e in handled for n in self._names(e, names)], ttl_s=self.dedupe_ttl_s)
         for event in failed:
             if isinstance(event, GiftEvent):
                 self.coalescer.retract(event)
-        await self.dedupe.release(
-            [n for e in failed for n in self.dedupe.names(e.dedupe_keys())], token=token
-        )
+        await self.dedupe.release([n for e in failed for n in self._names(e, names)], token=token)
 
     async def dispatch_many(self, events: Sequence[Event]) -> list[Event]:
         """Handle fresh events; returns those whose handling failed (their dedupe keys released).
@@ -350,7 +368,7 @@ class CommunityPipeline:
     async def _advance(self, batch: _Batch) -> None:
         """Claim → activity → effects → settle, each step once, from wherever the batch stopped."""
         if batch.fresh is None:
-            batch.fresh = await self._fresh(batch.events, token=batch.token)
+            batch.fresh = await self._fresh(batch.events, token=batch.token, names=batch.names)
             self.stats.events += len(batch.fresh)
             if batch.fresh:
                 self.stats.last_event_at = self.clock()
@@ -358,7 +376,7 @@ class CommunityPipeline:
             # Our claims may have expired or been wiped while Redis was away: take them again (the same
             # token finds its own), and leave what another source or process claimed meanwhile to it.
             rest = batch.fresh[batch.done :]
-            kept = await self._fresh(rest, token=batch.token)
+            kept = await self._fresh(rest, token=batch.token, names=batch.names)
             self.stats.events -= len(rest) - len(kept)
             batch.fresh = batch.fresh[: batch.done] + kept
             batch.reclaim = False
@@ -390,7 +408,9 @@ class CommunityPipeline:
                 log.exception("handling %s failed", type(event).__name__)
             batch.done += 1
         failed_ids = {id(e) for e in batch.failed}
-        await self._settle([e for e in fresh if id(e) not in failed_ids], batch.failed, token=batch.token)
+        await self._settle(
+            [e for e in fresh if id(e) not in failed_ids], batch.failed, token=batch.token, names=batch.names
+        )
 
     async def _abandon(self, batch: _Batch) -> None:
         """Give up a batch: what was not handled is dropped (counted); its claims freed if Redis lets us."""
@@ -405,7 +425,10 @@ class CommunityPipeline:
         failed_ids = {id(e) for e in batch.failed}
         try:
             await self._settle(
-                [e for e in done if id(e) not in failed_ids], batch.failed + rest, token=batch.token
+                [e for e in done if id(e) not in failed_ids],
+                batch.failed + rest,
+                token=batch.token,
+                names=batch.names,
             )
         except Exception as exc:  # best effort: unreleased claims expire after CLAIM_TTL_S
             log.info("could not settle an abandoned batch: %s", type(exc).__name__)
