@@ -51,7 +51,8 @@ async def test_a_gift_whose_connection_is_cut_is_awarded_once_on_a_new_one(
     await kick_events.award_gifted_subs(EventContext(community_id=community.pk, prefix="!"), event)
 
     assert len(calls) == 2
-    rows = await sync_to_async(list)(
-        TicketEntry.objects.filter(kick_user_id=4321).values_list("amount", flat=True)
-    )
-    assert rows == [30]
+
+    def amounts() -> list[int]:
+        return list(TicketEntry.objects.filter(kick_user_id=4321).values_list("amount", flat=True))
+
+    assert await sync_to_async(amounts)() == [30]
