@@ -208,25 +208,23 @@ def watchtime_credit(
     # A snapshot means an earlier run of this bucket passed the live and chatter gates and was
     # killed before it committed: the retry credits what that run saw, even if the stream ended.
     snapshot = snapshot_get(community_id=community_id, bucket_ts=bucket_ts)
-    retry = snapshot is not None
-    if not (retry or community.is_live or settings.count_offline_chat):
+    if snapshot is None and not (community.is_live or settings.count_offline_chat):
         return CreditResult(credited=False, reason="offline")
-    ref = time.time() if now is None else now
-    # No upper bound: a line stamped slightly ahead of this worker's clock still counts.
-    since = ref - CHATTER_WINDOW_S
-    chatters = distinct_chatters(community_id=community_id, since_ts=since, until_ts=math.inf)
-    if not retry and chatters < settings.min_active_chatters:
-        return CreditResult(credited=False, reason="quiet")
     if snapshot is None:
+        ref = time.time() if now is None else now
+        # No upper bound: a line stamped slightly ahead of this worker's clock still counts.
+        since = ref - CHATTER_WINDOW_S
+        chatters = distinct_chatters(community_id=community_id, since_ts=since, until_ts=math.inf)
+        if chatters < settings.min_active_chatters:
+            return CreditResult(credited=False, reason="quiet")
         viewers = active_viewers(
             community_id=community_id, since_ts=ref - settings.active_window_s, until_ts=math.inf
         )
         if community.kick_bot_user_id is not None:  # filtered upstream too; never credit the bot
             viewers = [v for v in viewers if v != community.kick_bot_user_id]
-        if not viewers:
-            return CreditResult(credited=False, reason="no_viewers")
         viewers.sort()  # index order: neighbouring keys share pages
-        snapshot_put(community_id=community_id, bucket_ts=bucket_ts, viewers=viewers)
+        if viewers:
+            snapshot_put(community_id=community_id, bucket_ts=bucket_ts, viewers=viewers)
     else:
         viewers = snapshot
     if not viewers:
