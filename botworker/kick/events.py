@@ -60,6 +60,8 @@ class ChatEvent:
     badges: tuple[str, ...]
     reply_to_message_id: str | None
     source: Source
+    # Webhook ``emotes`` positions (inclusive character offsets into ``content``); Pusher has none.
+    emote_spans: tuple[tuple[int, int], ...] = ()
 
     def semantic_key(self) -> str:
         """Sender, content hash and the second it was sent: equal on Pusher and webhook.

@@ -444,8 +444,24 @@ def _w_chat(d: dict[str, Any], message_id: str, now: datetime) -> list[Event]:
             badges=_badges(sender.get("identity")),
             reply_to_message_id=reply_id,
             source="webhook",
+            emote_spans=_emote_spans(d.get("emotes")),
         )
     ]
+
+
+def _emote_spans(value: Any) -> tuple[tuple[int, int], ...]:
+    """``emotes[].positions[]`` → ``((s, e), ...)``. Lenient: a malformed entry is skipped, never the
+    chat line (the inline ``[emote:..]`` tokens are stripped anyway)."""
+    spans: list[tuple[int, int]] = []
+    for emote in value if isinstance(value, list) else ():
+        positions = emote.get("positions") if isinstance(emote, dict) else None
+        for pos in positions if isinstance(positions, list) else ():
+            if not isinstance(pos, dict):
+                continue
+            start, end = pos.get("s"), pos.get("e")
+            if type(start) is int and type(end) is int and 0 <= start <= end:
+                spans.append((start, end))
+    return tuple(sorted(spans)[:64])
 
 
 def _w_follow(d: dict[str, Any], message_id: str, now: datetime) -> list[Event]:

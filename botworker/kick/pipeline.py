@@ -29,6 +29,7 @@ from botworker.aio import wait_any
 from botworker.bridge import run_sync
 from botworker.commands.router import ChatLine, CommandRouter, Reply
 from botworker.kick.dedupe import Dedupe, claim_token
+from botworker.kick.emotes import strip_emotes
 from botworker.kick.events import ChatEvent, Event, GiftEvent, GiftEvidence, LiveEvent
 from botworker.kick.gifts import GiftCoalescer
 from botworker.kick.handlers import EventContext, EventHandlers
@@ -460,7 +461,7 @@ class CommunityPipeline:
             message_id=event.message_id,
             user_id=event.sender_id,
             username=event.sender_username,
-            content=event.content,
+            content=strip_emotes(event.content, event.emote_spans),  # the stored line keeps them
             badges=event.badges,
             created_at=event.created_at,
         )
