@@ -22,7 +22,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from raffle import services as raffle_services
 from raffle.models import RafflePeriod
 
 pytestmark = pytest.mark.django_db
@@ -149,21 +148,6 @@ def test_every_row_covers_every_role() -> None:
 
 
 KICK_USER = 4242
-
-
-@pytest.fixture
-def period(community: Any) -> RafflePeriod:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    now = timezone.now()
-    return raffle_services.period_open(
-        community=community,
-        starts_at=now - timedelta(days=1),
-        ends_at=now + timedelta(days=20),
-        actor_label="t",
-    )
 
 
 def _client(request: pytest.FixtureRequest, role: str) -> Client:

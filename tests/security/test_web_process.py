@@ -1,0 +1,64 @@
+"""Web edges through the real server: daphne in production mode, in a process of its own."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.webprocess import WebProcess, web_process
+
+pytestmark = [pytest.mark.slow]
+
+HTTPS = {"X-Forwarded-Proto": "https"}
+
+
+@pytest.fixture(scope="module")
+def bare_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebProcess]:
+    """No database, no static files: enough for guards that answer before any view runs."""
+    with web_process(tmp_path_factory.mktemp("bare"), migrate=False, static=False) as web:
+        yield web
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/link/callback/?state=%00",
+        "/dashboard/users/?q=%00",
+        "/dashboard/users/?q=%FF",
+        "/link/start/?t=%C3%28",
+        "/dashboard/users/a%00b/",
+        "/raffle/%FF/",
+    ],
+)
+def test_nul_or_undecodable_query_or_path_is_400_through_daphne(bare_web: WebProcess, path: str) -> None:
+    response = httpx.get(f"{bare_web.base_url}{path}", headers=HTTPS, timeout=10)
+    assert response.status_code == 400, response.text[:300]
+    assert "NUL byte or bytes that are not UTF-8" in response.text
+
+
+def test_nul_in_a_form_post_is_400_through_daphne(bare_web: WebProcess) -> None:
+    response = httpx.post(
+        f"{bare_web.base_url}/dashboard/login/",
+        content=b"username=admin%00&password=x",
+        headers={**HTTPS, "Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert response.status_code == 400
+
+
+def test_raw_bytes_that_are_not_ascii_in_the_request_line_are_400(bare_web: WebProcess) -> None:
+    host, port = urlsplit(bare_web.base_url).hostname, urlsplit(bare_web.base_url).port
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall(b"GET /dashboard/users/?q=\xff\x00 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        head = conn.recv(200)
+    assert head.startswith(b"HTTP/1.1 400"), head
+
+
+def test_the_server_logged_no_traceback(bare_web: WebProcess, tmp_path: Path) -> None:
+    httpx.get(f"{bare_web.base_url}/link/callback/?state=%00", headers=HTTPS, timeout=10)
+    assert "Traceback" not in bare_web.output()
