@@ -9,7 +9,7 @@ RUN pip install -r requirements.txt
 COPY . .
 # collectstatic needs settings that import cleanly; these throwaway values never reach runtime.
 RUN DJANGO_SECRET_KEY=build-only-secret-key-not-used-at-runtime-0123456789 \
-    FIELD_ENCRYPTION_KEY=YnVpbGQtb25seS1rZXktbm90LXVzZWQtYXQtcnVudGltZT0= \
+    FIELD_ENCRYPTION_KEY=YnVpbGQtb25seS1rZXktbmV2ZXItYXQtcnVudGltZSE= \
     DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput -v 0 \
  && mkdir -p /app/var && chown -R kickbot:kickbot /app/var

@@ -10,8 +10,15 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
+from kickbot.checks import static_manifest_problem  # noqa: E402
 from kickbot.routing import websocket_urlpatterns  # noqa: E402
+
+# daphne runs no system checks: a web process that would answer 500 on every page must not start.
+if settings.IS_PRODUCTION and (problem := static_manifest_problem()):
+    raise ImproperlyConfigured(problem)
 
 application = ProtocolTypeRouter(
     {
