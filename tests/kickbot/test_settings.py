@@ -91,6 +91,23 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path: Path) -> None:
         "DJANGO_ALLOWED_HOSTS": "bot.example.com",
         "PUBLIC_BASE_URL": "https://bot.example.com",
     }
+    # The image collects static files at build time; without them the deploy check fails (kickbot.E001).
+    collected = run_manage("collectstatic", "--noinput", "-v", "0", env=env, tmp_path=tmp_path)
+    assert collected.returncode == 0, collected.stderr
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_about_wildcard_hosts(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    env = {
+        "KICKBOT_ENV": "production",
+        "DJANGO_SECRET_KEY": "k" * 20 + "-production-secret-key-with-enough-entropy-9f8e7d6c5b4a",
+        "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "DJANGO_ALLOWED_HOSTS": "*",
+        "PUBLIC_BASE_URL": "https://bot.example.com",
+    }
+    result = run_manage("check", "--deploy", env=env, tmp_path=tmp_path)
+    assert "kickbot.W001" in result.stderr + result.stdout
