@@ -21,6 +21,7 @@ class OutboxMessage(models.Model):
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"  # too old to be worth sending (a reply whose moment passed)
 
     community = models.ForeignKey(
         Community, null=True, blank=True, on_delete=models.CASCADE, related_name="outbox_messages"
@@ -38,6 +39,8 @@ class OutboxMessage(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Not sent by then: marked expired instead (Kick chat replies); None: no deadline.
+    expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

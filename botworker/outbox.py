@@ -3,13 +3,16 @@
 Claiming is a conditional ``UPDATE`` (pending → sending, or a stale sending claim → ours), so two
 bot processes never send the same row. A claim older than ``STALE_CLAIM_SECONDS`` is reclaimable:
 a process that died mid-send loses its rows to the next one (at-least-once, bounded by the claim).
+
+A row with ``expires_at`` that is still unsent by then is marked ``expired`` by the next claim pass
+instead of being claimed (Kick chat replies: a reply minutes after its command is noise).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -46,6 +49,7 @@ class OutboxItem:
     target: str
     payload: dict[str, Any]
     attempts: int
+    expires_at: datetime | None = None
 
 
 def outbox_enqueue(
@@ -55,11 +59,19 @@ def outbox_enqueue(
     target: str | int,
     payload: dict[str, Any],
     dedupe_key: str | None = None,
+    expires_at: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue one message. Call inside the transaction of its cause; ``dedupe_key`` makes it once-only."""
+    """Queue one message. Call inside the transaction of its cause; ``dedupe_key`` makes it once-only;
+    ``expires_at``: never sent after that (marked expired)."""
     if kind not in OutboxMessage.Kind.values:
         raise ValueError(f"unknown outbox kind {kind!r}")
-    fields = {"community": community, "kind": kind, "target": str(target), "payload": payload}
+    fields = {
+        "community": community,
+        "kind": kind,
+        "target": str(target),
+        "payload": payload,
+        "expires_at": expires_at,
+    }
     if dedupe_key is None:
         return OutboxMessage.objects.create(**fields)
     # get_or_create runs the insert in a savepoint, so a duplicate never breaks the caller's transaction.
@@ -89,9 +101,18 @@ def outbox_claim(
     if not worker_id:
         raise ValueError("worker_id is required")
     now = timezone.now()
-    due = OutboxMessage.objects.filter(_claimable(now), kind__in=kinds)
+    ours = OutboxMessage.objects.filter(kind__in=kinds)
     if community_ids is not None:  # e.g. Kick chat: only the communities whose ingestion we hold
-        due = due.filter(community_id__in=community_ids)
+        ours = ours.filter(community_id__in=community_ids)
+    # Past its deadline and not being sent right now (a backoff wait included): never sent.
+    expired = ours.filter(
+        Q(status=OutboxMessage.Status.PENDING)
+        | Q(status=OutboxMessage.Status.SENDING, claimed_at__lt=now - timedelta(seconds=STALE_CLAIM_SECONDS)),
+        expires_at__lte=now,
+    ).update(status=OutboxMessage.Status.EXPIRED, claimed_by="", claimed_at=None, last_error="expired unsent")
+    if expired:
+        log.info("%s outbox messages expired before they could be sent", expired)
+    due = ours.filter(_claimable(now)).exclude(expires_at__lte=now)
     candidates = list(due.order_by("id").values_list("id", flat=True)[:limit])
     if not candidates:
         return []
@@ -121,6 +142,7 @@ def outbox_claim(
             target=r.target,
             payload=r.payload,
             attempts=r.attempts,
+            expires_at=r.expires_at,
         )
         for r in rows
     ]
@@ -131,6 +153,14 @@ def outbox_mark_sent(*, message_id: int, worker_id: str) -> bool:
     updated = OutboxMessage.objects.filter(
         pk=message_id, status=OutboxMessage.Status.SENDING, claimed_by=worker_id
     ).update(status=OutboxMessage.Status.SENT, sent_at=timezone.now(), last_error="")
+    return updated == 1
+
+
+def outbox_mark_expired(*, message_id: int, worker_id: str) -> bool:
+    """Give up a claimed row whose deadline passed before it could be sent. False: the claim was lost."""
+    updated = OutboxMessage.objects.filter(
+        pk=message_id, status=OutboxMessage.Status.SENDING, claimed_by=worker_id
+    ).update(status=OutboxMessage.Status.EXPIRED, claimed_by="", claimed_at=None, last_error="expired unsent")
     return updated == 1
 
 
@@ -170,7 +200,12 @@ def outbox_mark_failed(*, message_id: int, worker_id: str, error: str, retry: bo
 
 
 def kick_chat_enqueue(
-    *, community_id: int, text: str, reply_to: str | None = None, dedupe_key: str | None = None
+    *,
+    community_id: int,
+    text: str,
+    reply_to: str | None = None,
+    dedupe_key: str | None = None,
+    expires_at: datetime | None = None,
 ) -> int:
     """Queue a Kick chat line for the community (sent by the bot holding its ingestion lease)."""
     row = outbox_enqueue(
@@ -179,5 +214,12 @@ def kick_chat_enqueue(
         target=str(community_id),
         payload={"text": text, "reply_to": reply_to},
         dedupe_key=dedupe_key,
+        expires_at=expires_at,
     )
     return row.pk
+
+
+def kick_reply_expires_at(said_at: datetime) -> datetime:
+    """When a reply to a chat message said at ``said_at`` (its own time, clamped) is no longer worth
+    sending: ``KICK_REPLY_TTL_SECONDS`` (90) later."""
+    return said_at + timedelta(seconds=int(getattr(settings, "KICK_REPLY_TTL_SECONDS", 90)))

@@ -294,6 +294,8 @@ KICK_WEBHOOK_RATE_LIMIT_PER_MINUTE = _int(
 )
 LINK_RATE_LIMIT_PER_MINUTE = _int("LINK_RATE_LIMIT_PER_MINUTE", 20, minimum=1, maximum=10000)
 OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=100)
+# A Kick chat reply to a viewer is dropped (status "expired") once its command is this old.
+KICK_REPLY_TTL_SECONDS = _int("KICK_REPLY_TTL_SECONDS", 90, minimum=1, maximum=3600)
 DISCORD_TOKEN = env.str("DISCORD_TOKEN", default="").strip()
 DISCORD_API_BASE_URL = _url("DISCORD_API_BASE_URL", "https://discord.com/api/v10", schemes={"http", "https"})
 SHUFFLE_API_BASE_URL = _url(

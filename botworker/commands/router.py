@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
@@ -19,6 +19,9 @@ from kickbot.errors import KickbotError
 log = logging.getLogger(__name__)
 
 MAX_LINE = 500  # Kick's own limit on a chat message
+# How far a message's own time may lie behind ours and still count as its time (a sender clock ahead
+# of ours counts as now): cooldowns and reply deadlines run on the clamped time.
+MESSAGE_TIME_WINDOW = timedelta(minutes=2)
 _WHO = {Level.MODERATOR: "moderators", Level.BROADCASTER: "the broadcaster", Level.VIP: "VIPs"}
 GENERIC_FAILURE = "Something went wrong there, please try again in a minute."
 
@@ -41,6 +44,12 @@ class Reply:
     text: str
     reply_to_message_id: str | None
     command: str
+    said_at: datetime | None = None  # the command's own time (clamped): the reply's age counts from it
+
+
+def message_time(created_at: datetime, now: datetime) -> datetime:
+    """A message's own time, clamped to ``[now - 2 min, now]``."""
+    return min(now, max(created_at, now - MESSAGE_TIME_WINDOW))
 
 
 def split_command(content: str, prefix: str) -> tuple[str, str] | None:
@@ -81,9 +90,10 @@ class CommandRouter:
             log.info("ignored stale !%s (%.0f s old)", cmd.name, (now - line.created_at).total_seconds())
             return None
         level = level_from_badges(line.badges)
+        at = message_time(line.created_at, now)
 
         def reply(text: str) -> Reply:
-            return Reply(text=text, reply_to_message_id=line.message_id, command=cmd.name)
+            return Reply(text=text, reply_to_message_id=line.message_id, command=cmd.name, said_at=at)
 
         if level < cmd.level:
             who = {Level.MODERATOR: "moderators", Level.BROADCASTER: "the broadcaster"}.get(

@@ -35,11 +35,25 @@ from botworker.kick.lease import IngestionLease
 from botworker.kick.outage import Backoff, IngestionHalted, RedisWatch, redis_down
 from botworker.kick.pipeline import CommunityConfig, CommunityPipeline, reply_dedupe_key
 from botworker.kick.pusher import PusherListener, channels_for
-from botworker.kick.sender import KickChatSender, TokenBucket
+from botworker.kick.sender import KickChatSender, ReplyExpired, TokenBucket
 from botworker.kick.webhook_queue import WebhookReader, stream_gone
 from botworker.models import OutboxMessage
-from botworker.outbox import kick_chat_enqueue, outbox_claim, outbox_mark_failed, outbox_mark_sent
-from kickbot.integrations.kick import AsyncKickApi, KickAuthError, KickError, KickUnavailable, RateLimited
+from botworker.outbox import (
+    kick_chat_enqueue,
+    kick_reply_expires_at,
+    outbox_claim,
+    outbox_mark_expired,
+    outbox_mark_failed,
+    outbox_mark_sent,
+)
+from kickbot.integrations.kick import (
+    AsyncKickApi,
+    KickAuthError,
+    KickError,
+    KickNotSent,
+    KickUnavailable,
+    RateLimited,
+)
 from kickbot.kick import async_kick_api
 from kickbot.redis_client import get_async_redis
 from kickbot.selectors import kick_communities
@@ -164,11 +178,13 @@ class KickIngestion:
     # --- one community -------------------------------------------------------------------
     async def on_reply(self, community: CommunityConfig, reply: Reply) -> None:
         # Keyed by the message it answers: runs again, once, when the database ended the connection.
+        # A reply lives KICK_REPLY_TTL_SECONDS from the moment its command was said, then expires.
         await run_sync(kick_chat_enqueue, idempotent=True)(
             community_id=community.id,
             text=reply.text,
             reply_to=reply.reply_to_message_id,
             dedupe_key=reply_dedupe_key(community.id, reply.reply_to_message_id or reply.text),
+            expires_at=kick_reply_expires_at(reply.said_at) if reply.said_at else None,
         )
         self.wake.set()
 
@@ -362,10 +378,18 @@ class KickIngestion:
                 await self._sender(community).send(
                     str(item.payload.get("text", "")),
                     reply_to_message_id=item.payload.get("reply_to") or None,
+                    not_after=item.expires_at,
                 )
+            except ReplyExpired:
+                await run_sync(outbox_mark_expired)(message_id=item.id, worker_id=self.holder_id)
             except RateLimited as exc:
                 await run_sync(outbox_mark_failed)(
                     message_id=item.id, worker_id=self.holder_id, error=f"rate limited {exc.retry_after}s"
+                )
+            except KickNotSent as exc:
+                # Kick was never reached (refused, DNS, TLS, 503): sending again cannot post it twice.
+                await run_sync(outbox_mark_failed)(
+                    message_id=item.id, worker_id=self.holder_id, error=f"not sent: {exc}"[:200]
                 )
             except KickUnavailable as exc:
                 # The message may have gone through: never resend it (a double post is worse).

@@ -8,6 +8,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from kickbot.integrations.kick import AsyncKickApi, KickError, SentMessage
 
@@ -69,6 +70,10 @@ class TokenBucket:
                 await self.sleep((1 - self.tokens) / self.rate)  # type: ignore[misc]
 
 
+class ReplyExpired(Exception):
+    """The message's deadline passed while it waited for its turn: it was not sent."""
+
+
 class KickChatSender:
     """Sends as the bot; if Kick refuses a bot message, sends as the connected user instead."""
 
@@ -77,11 +82,16 @@ class KickChatSender:
         self.broadcaster_user_id = broadcaster_user_id
         self.bucket = bucket
 
-    async def send(self, text: str, *, reply_to_message_id: str | None = None) -> SentMessage | None:
+    async def send(
+        self, text: str, *, reply_to_message_id: str | None = None, not_after: datetime | None = None
+    ) -> SentMessage | None:
+        """Send ``text``; raises :class:`ReplyExpired` when ``not_after`` passed while it waited."""
         content = clean_chat_text(text)
         if not content:
             return None
         await self.bucket.acquire()
+        if not_after is not None and datetime.now(UTC) >= not_after:
+            raise ReplyExpired(f"expired {(datetime.now(UTC) - not_after).total_seconds():.1f} s ago")
         try:
             return await self.api.send_chat(
                 content=content,

@@ -31,6 +31,7 @@ class FakeKick:
     live: dict[int, bool] = field(default_factory=dict)
     fail_token_endpoint: int | None = None  # status to answer /oauth/token with
     fail_chat: list[int] = field(default_factory=list)  # statuses to answer the next chat sends with
+    down: bool = False  # True: every request is refused at connect (as a dead server's port would)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -66,6 +67,8 @@ class FakeKick:
 
     # --- the server --------------------------------------------------------------------------
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         self.requests.append(request)
         path = request.url.path
         if path == "/oauth/token":

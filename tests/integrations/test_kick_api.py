@@ -21,6 +21,7 @@ from kickbot.integrations.kick import (
     KickChannelInfo,
     KickError,
     KickLivestreamInfo,
+    KickNotSent,
     KickUnavailable,
     KickUserInfo,
     RateLimited,
@@ -660,3 +661,63 @@ def test_retry_after_as_http_date_is_converted_to_seconds() -> None:
     response = httpx.Response(429, headers={"Retry-After": "Fri, 06 Jun 2025 18:00:05 GMT"})
     now = datetime(2025, 6, 6, 18, 0, tzinfo=UTC).timestamp()
     assert retry_after_seconds(response, now=now) == 5.0
+
+
+# --- what a failed chat send says about whether it may be sent again -------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ConnectError("[Errno 111] Connection refused"),
+        httpx.ConnectError("[Errno -2] Name or service not known"),  # DNS
+        httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED]"),  # TLS, before the request
+        httpx.ConnectTimeout("timed out"),
+        httpx.Response(503),
+    ],
+)
+def test_chat_that_never_reached_kick_raises_not_sent(failure: Answer) -> None:
+    recorder = Recorder(failure, failure, failure)
+    api, sleeps, _ = make_api(recorder)
+    with pytest.raises(KickNotSent):
+        api.send_chat(content="you won!", broadcaster_user_id=None)
+    assert len(recorder.requests) == 3
+    assert sleeps == [0.5, 1.0]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ReadTimeout("timed out"), httpx.RemoteProtocolError("disconnected"), httpx.Response(500)],
+)
+def test_chat_that_may_have_reached_kick_is_not_called_not_sent(failure: Answer) -> None:
+    recorder = Recorder(failure)
+    api, _, _ = make_api(recorder)
+    with pytest.raises(KickUnavailable) as caught:
+        api.send_chat(content="you won!", broadcaster_user_id=None)
+    assert not isinstance(caught.value, KickNotSent)
+
+
+def test_a_read_that_failed_after_reaching_kick_is_not_called_not_sent() -> None:
+    # An idempotent call is resent either way; whether its last error says "not sent" depends on all.
+    recorder = Recorder(httpx.ReadTimeout("t"), httpx.ConnectError("refused"), httpx.ConnectError("r"))
+    api, _, _ = make_api(recorder)
+    with pytest.raises(KickUnavailable) as caught:
+        api.get_users()
+    assert not isinstance(caught.value, KickNotSent)
+
+
+async def test_async_chat_refused_at_connect_raises_not_sent() -> None:
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    recorder = Recorder(refused, refused, refused)
+    api, sleeps, _ = make_async_api(recorder)
+    with pytest.raises(KickNotSent):
+        await api.send_chat(content="you won!", broadcaster_user_id=None)
+    assert len(recorder.requests) == 3
+
+
+async def test_chat_whose_token_refresh_found_kick_unreachable_is_not_sent() -> None:
+    recorder = Recorder(httpx.Response(401))
+    api, _, _ = make_async_api(recorder, AsyncTokens(refresh_error=KickUnavailable("oauth down")))
+    with pytest.raises(KickNotSent):
+        await api.send_chat(content="you won!", broadcaster_user_id=None)
+    assert len(recorder.requests) == 1

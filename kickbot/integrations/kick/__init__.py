@@ -1,7 +1,7 @@
 """HTTP clients for Kick (OAuth on id.kick.com, public API on api.kick.com); imports no Django app."""
 
 from .api import AsyncKickApi, AsyncTokenProvider, KickApi, TokenProvider
-from .errors import KickAuthError, KickBadResponse, KickError, KickUnavailable, RateLimited
+from .errors import KickAuthError, KickBadResponse, KickError, KickNotSent, KickUnavailable, RateLimited
 from .oauth import KickOAuth, authorize_url, pkce_challenge, pkce_pair
 from .types import (
     EventSubscription,
@@ -23,6 +23,7 @@ __all__ = [
     "KickChannelInfo",
     "KickError",
     "KickLivestreamInfo",
+    "KickNotSent",
     "KickOAuth",
     "KickUnavailable",
     "KickUserInfo",

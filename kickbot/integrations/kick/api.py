@@ -10,7 +10,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -23,6 +24,7 @@ from .errors import (
     KickAuthError,
     KickBadResponse,
     KickError,
+    KickNotSent,
     KickUnavailable,
     RateLimited,
     retry_after_seconds,
@@ -399,6 +401,7 @@ class _Attempts:
         self.backoff = backoff
         self.refreshed = False
         self.failures = 0
+        self.maybe_processed = False  # some failed attempt may have reached Kick and been acted on
 
     def on_unauthorized(self) -> None:
         if self.refreshed:
@@ -424,9 +427,12 @@ class _Attempts:
                 f"{self.call.label} failed ({reason}); not resent because it may have gone through",
                 status_code=status,
             )
+        self.maybe_processed = self.maybe_processed or maybe_processed
         self.failures += 1
         if self.failures > self.max_retries:
-            raise KickUnavailable(
+            # Connect-time failures only (refused, DNS, TLS, 503): the caller may send it again later.
+            error = KickUnavailable if self.maybe_processed else KickNotSent
+            raise error(
                 f"{self.call.label} failed ({reason}) after {self.max_retries} retries", status_code=status
             )
         delay = self.backoff * 2 ** (self.failures - 1)
@@ -439,6 +445,17 @@ class _Attempts:
             delay,
         )
         return delay
+
+
+@contextmanager
+def _not_sent_without_token(call: ApiCall[Any]) -> Iterator[None]:
+    """Getting or refreshing the token comes before the (re)send: Kick unreachable there sent nothing."""
+    try:
+        yield
+    except KickNotSent:
+        raise
+    except KickUnavailable as exc:
+        raise KickNotSent(f"{call.label}: no token ({exc})", status_code=exc.status_code) from exc
 
 
 # --- clients -------------------------------------------------------------------------------------
@@ -525,7 +542,8 @@ class KickApi(OwnedClient):
     def call(self, call: ApiCall[T]) -> T:
         """Send a call: refresh once on 401, back off on 5xx/transport errors, raise typed errors."""
         attempts = _Attempts(call, max_retries=self._max_retries, backoff=self._backoff)
-        token = self._tokens.get()
+        with _not_sent_without_token(call):
+            token = self._tokens.get()
         while True:
             request = build_request(self._base_url, call, token, timeout=self._timeout)
             try:
@@ -538,7 +556,8 @@ class KickApi(OwnedClient):
                 return outcome.value
             if isinstance(outcome, Unauthorized):
                 attempts.on_unauthorized()
-                token = self._tokens.refresh()
+                with _not_sent_without_token(call):
+                    token = self._tokens.refresh()
                 continue
             self._sleep(attempts.on_server_error(outcome))
 
@@ -639,7 +658,8 @@ class AsyncKickApi:
     async def call(self, call: ApiCall[T]) -> T:
         """Send a call: refresh once on 401, back off on 5xx/transport errors, raise typed errors."""
         attempts = _Attempts(call, max_retries=self._max_retries, backoff=self._backoff)
-        token = await self._tokens.get()
+        with _not_sent_without_token(call):
+            token = await self._tokens.get()
         while True:
             request = build_request(self._base_url, call, token, timeout=self._timeout)
             try:
@@ -652,6 +672,7 @@ class AsyncKickApi:
                 return outcome.value
             if isinstance(outcome, Unauthorized):
                 attempts.on_unauthorized()
-                token = await self._tokens.refresh()
+                with _not_sent_without_token(call):
+                    token = await self._tokens.refresh()
                 continue
             await self._sleep(attempts.on_server_error(outcome))

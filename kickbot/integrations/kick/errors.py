@@ -37,6 +37,11 @@ class KickUnavailable(KickError):
     """Kick kept failing (5xx, timeout, connection error) after the bounded retries."""
 
 
+class KickNotSent(KickUnavailable):
+    """Kick could not be reached at all (connection refused, DNS, TLS before the request, 503, or the
+    token could not be had): nothing was delivered, so even a chat message may be sent again."""
+
+
 class KickBadResponse(KickError):
     """Kick answered with a body we cannot parse or that lacks required fields."""
 
