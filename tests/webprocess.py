@@ -5,12 +5,15 @@ run's Redis (under its own key prefix). For tests whose promise depends on the r
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,6 +58,19 @@ def _manage(env: dict[str, str], *args: str) -> str:
     return out.stdout.decode()
 
 
+_collected: list[Path] = []
+
+
+def _collected_static() -> Path:
+    """Static files collected once per test run (the web process refuses to start without them)."""
+    if not _collected:
+        var_dir = Path(tempfile.mkdtemp(prefix="kickbot-static-"))
+        atexit.register(shutil.rmtree, var_dir, ignore_errors=True)
+        _manage(production_env(var_dir), "collectstatic", "--noinput", "-v", "0")
+        _collected.append(var_dir / "staticfiles")
+    return _collected[0]
+
+
 def production_env(var_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
@@ -81,12 +97,22 @@ def production_env(var_dir: Path, **extra: str) -> dict[str, str]:
 def web_process(
     tmp_path: Path, *, migrate: bool = True, static: bool = True, **extra: str
 ) -> Iterator[WebProcess]:
-    """Start daphne in production mode (after ``migrate`` and ``collectstatic`` when asked); stop it after."""
+    """Start daphne in production mode (after ``migrate`` and ``collectstatic`` when asked); stop it after.
+
+    ``static=False`` links the run's one collection instead of collecting again (daphne in production
+    refuses to start without a static manifest).
+    """
     env = production_env(tmp_path / "var", **extra)
     if migrate:
         _manage(env, "migrate", "--noinput", "-v", "0")
     if static:
         _manage(env, "collectstatic", "--noinput", "-v", "0")
+    else:
+        static_root = tmp_path / "var" / "staticfiles"
+        static_root.parent.mkdir(parents=True, exist_ok=True)
+        if static_root.is_dir() and not static_root.is_symlink():
+            static_root.rmdir()  # the empty folder settings made during migrate
+        static_root.symlink_to(_collected_static(), target_is_directory=True)
     port = _free_port()
     log = tmp_path / "daphne.log"
     with open(log, "ab") as out:
