@@ -46,6 +46,11 @@ class LinkRequest(models.Model):
     nonce = models.CharField(max_length=64, unique=True)
     community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="link_requests")
     discord_user_id = models.BigIntegerField()
+    # Who the bot made the link for, shown on the link page so whoever opens it sees whose Discord
+    # account their Kick account would join (blank for requests made before it was stored).
+    discord_username = models.CharField(max_length=64, blank=True)
+    discord_display_name = models.CharField(max_length=64, blank=True)
+    discord_avatar_url = models.URLField(max_length=500, blank=True)
     # Where the outcome is told: a DM to the user (the interaction token is never stored).
     notify_dm = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

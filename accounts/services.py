@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NoReturn
@@ -29,7 +30,7 @@ from botworker.outbox import outbox_enqueue
 from kickbot.errors import InvalidInput
 from kickbot.live import live_publish
 from kickbot.models import Community
-from kickbot.services import audit_record
+from kickbot.services import audit_record, audit_record_counted
 from kickbot.text import discord_safe
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 LINK_SALT = "kickbot.accounts.link"
 LINK_TTL = timedelta(minutes=10)
 STATE_TTL = timedelta(minutes=10)
+AUDIT_REFUSAL_WINDOW = timedelta(hours=1)
 KICK_LINK_SCOPES = ["user:read"]
 
 
@@ -74,13 +76,56 @@ class LinkOutcome:
     kick_username: str
     change: str  # "created" | "unchanged" | "replaced"
     community_name: str
+    discord_display_name: str = ""
+    discord_username: str = ""
+
+
+@dataclass(frozen=True)
+class LinkPreview:
+    """What the link page shows before anyone is sent to Kick: whose Discord account this link is for."""
+
+    discord_user_id: int
+    discord_display_name: str
+    discord_username: str
+    discord_avatar_url: str
+    community_name: str
+    expires_at: datetime
+
+
+# Discord serves avatars from its CDN only; anything else is not shown (no tracking pixel, no XSS).
+DISCORD_AVATAR_PREFIX = "https://cdn.discordapp.com/"
+
+
+def _member_text(value: str, max_length: int = 64) -> str:
+    """A Discord name as plain text: control characters dropped, trimmed to fit its column."""
+    text = "".join(ch for ch in str(value) if unicodedata.category(ch)[0] != "C")
+    return text.strip()[:max_length]
+
+
+def _avatar_url(value: str) -> str:
+    url = str(value).strip()
+    if not url.startswith(DISCORD_AVATAR_PREFIX) or len(url) > 500:
+        return ""
+    if any(ch.isspace() or ch in "\"'<>\\" or unicodedata.category(ch)[0] == "C" for ch in url):
+        return ""
+    return url
 
 
 # --- the signed URL ----------------------------------------------------------------------
 
 
-def link_request_create(*, community_id: int, discord_user_id: int) -> LinkOffer:
-    """Make a single-use, 10-minute link URL for a Discord user; their older unused links stop working."""
+def link_request_create(
+    *,
+    community_id: int,
+    discord_user_id: int,
+    discord_username: str = "",
+    discord_display_name: str = "",
+    discord_avatar_url: str = "",
+) -> LinkOffer:
+    """Make a single-use, 10-minute link URL for a Discord user; their older unused links stop working.
+
+    The member's name and avatar are stored so the link page can say whose account it links.
+    """
     if not linking_enabled():
         raise LinkingDisabled("Linking is not set up on this bot yet (no Kick app configured).")
     now = timezone.now()
@@ -91,6 +136,9 @@ def link_request_create(*, community_id: int, discord_user_id: int) -> LinkOffer
             nonce=nonce,
             community_id=community_id,
             discord_user_id=discord_user_id,
+            discord_username=_member_text(discord_username),
+            discord_display_name=_member_text(discord_display_name),
+            discord_avatar_url=_avatar_url(discord_avatar_url),
             expires_at=now + LINK_TTL,
         )
         audit_record(
@@ -116,7 +164,8 @@ _REFUSALS: dict[str, tuple[int, str]] = {
     "state_expired": (410, "This login attempt took longer than 10 minutes. Start again with /link."),
     "state_other_browser": (
         400,
-        "This login was started in another browser. Open your own link from /link and finish it there.",
+        "This login was started in another browser, so nothing was linked and this login can no "
+        "longer be used. If the link was yours, ask the bot for a new one with /link and open it yourself.",
     ),
     "denied": (400, "You cancelled the login on Kick, so nothing was linked. Start again with /link."),
     "kick_error": (502, "Kick did not confirm the login. Nothing was linked; please try again with /link."),
@@ -147,12 +196,15 @@ def _refuse(*, reason: str, stage: str, request: LinkRequest | None = None) -> N
     """Audit (and link-log) a refusal in its own transaction, then raise it for the page."""
     status, message = _REFUSALS[reason]
     with transaction.atomic():
-        audit_record(
+        # Anyone can repeat a refusal (a made-up state, a replayed callback URL) as often as they
+        # like: one row per link request (or "anonymous") and reason per hour, counting repeats.
+        audit_record_counted(
             action="link.refused",
+            key=f"{request.pk if request else 'anonymous'}:{reason}",
+            window=AUDIT_REFUSAL_WINDOW,
             community=request.community if request else None,
             actor_label=f"discord:{request.discord_user_id}" if request else "anonymous",
-            target=request,
-            data={"reason": reason, "stage": stage},
+            data={"reason": reason, "stage": stage} | ({"link_request_id": request.pk} if request else {}),
         )
         if request is not None:
             _link_log_enqueue(
@@ -172,23 +224,49 @@ def _refuse(*, reason: str, stage: str, request: LinkRequest | None = None) -> N
 # --- /link/start/ ------------------------------------------------------------------------
 
 
-def link_start(*, token: str) -> str:
-    """Verify the signed link, burn its nonce and store an OAuth state; returns Kick's authorize URL."""
-    from kickbot.integrations.kick.oauth import authorize_url, pkce_pair
-
+def _request_for_token(*, token: str, stage: str) -> LinkRequest:
+    """The link request a signed link names, or a refusal (forged, unknown, expired, disabled)."""
     try:
         nonce = signing.loads(token, salt=LINK_SALT, max_age=LINK_TTL)
     except signing.SignatureExpired:
         # The signature is genuine, only old: find the request so the refusal is attributed.
         nonce = signing.loads(token, salt=LINK_SALT)
-        _refuse(reason="expired", stage="start", request=_request_by_nonce(nonce))
+        _refuse(reason="expired", stage=stage, request=_request_by_nonce(nonce))
     except signing.BadSignature:
-        _refuse(reason="bad_signature", stage="start")
+        _refuse(reason="bad_signature", stage=stage)
     request = _request_by_nonce(nonce)
     if request is None:
-        _refuse(reason="unknown_request", stage="start")
+        _refuse(reason="unknown_request", stage=stage)
     if not linking_enabled():
-        _refuse(reason="disabled", stage="start", request=request)
+        _refuse(reason="disabled", stage=stage, request=request)
+    return request
+
+
+def link_preview(*, token: str) -> LinkPreview:
+    """Check a signed link without using it: whose Discord account it links, for the page to confirm."""
+    request = _request_for_token(token=token, stage="preview")
+    if request.used_at is not None:
+        _refuse(reason="used", stage="preview", request=request)
+    if request.expires_at <= timezone.now():
+        _refuse(reason="expired", stage="preview", request=request)
+    return LinkPreview(
+        discord_user_id=request.discord_user_id,
+        discord_display_name=request.discord_display_name,
+        discord_username=request.discord_username,
+        discord_avatar_url=request.discord_avatar_url,
+        community_name=str(request.community),
+        expires_at=request.expires_at,
+    )
+
+
+def link_start(*, token: str) -> str:
+    """Verify the signed link, burn its nonce and store an OAuth state; returns Kick's authorize URL.
+
+    Called on the link page's confirmation (a POST), never on merely opening the link.
+    """
+    from kickbot.integrations.kick.oauth import authorize_url, pkce_pair
+
+    request = _request_for_token(token=token, stage="start")
 
     now = timezone.now()
     verifier, challenge = pkce_pair()
@@ -287,15 +365,17 @@ def link_callback(*, state: str, code: str, browser_state: str, error: str = "")
     if row is None or row.provider != OAuthState.Provider.KICK:
         _refuse(reason="unknown_state", stage="callback")
     request = row.link_request
-    if not secrets.compare_digest(browser_state.encode(), state.encode()):
-        # Not burned: the browser that started it may still finish its own flow.
-        _refuse(reason="state_other_browser", stage="callback", request=request)
+    # Burned by whoever presents it first, refused or not: a callback URL that was opened in the
+    # wrong browser (carrying a code for somebody's Kick login) can never be replayed in the
+    # starter's browser to finish the link with that login.
     now = timezone.now()
     burned = OAuthState.objects.filter(
         pk=row.pk, provider=OAuthState.Provider.KICK, used_at__isnull=True, expires_at__gt=now
     ).update(used_at=now)
     if not burned:
         _refuse(reason="state_used" if row.used_at else "state_expired", stage="callback", request=request)
+    if not secrets.compare_digest(browser_state.encode(), state.encode()):
+        _refuse(reason="state_other_browser", stage="callback", request=request)
     if error:
         _refuse(
             reason="denied" if error == "access_denied" else "kick_error", stage="callback", request=request
@@ -382,6 +462,8 @@ def _link_write(*, request: LinkRequest, kick_user_id: int, kick_username: str) 
         kick_username=kick_username,
         change=change,
         community_name=str(request.community),
+        discord_display_name=request.discord_display_name,
+        discord_username=request.discord_username,
     )
 
 

@@ -1,4 +1,5 @@
-"""The link pages: /link/start/ (signed URL → Kick) and /link/callback/ (Kick → the link)."""
+"""The link pages: /link/start/ (signed URL → confirm whose Discord account → Kick) and /link/callback/
+(Kick → the link)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.errors import LinkFailed
 from accounts.ratelimit import link_rate_limited
-from accounts.services import STATE_TTL, link_callback, link_start
+from accounts.services import STATE_TTL, link_callback, link_preview, link_start
 
 TEMPLATE = "accounts/link_result.html"
+CONFIRM_TEMPLATE = "accounts/link_confirm.html"
 # The browser that opens /link/start/ remembers its OAuth state; only it can finish the flow.
 STATE_COOKIE = "kb_link_state"
 STATE_COOKIE_SALT = "accounts.link.browser"
@@ -36,13 +38,25 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @never_cache
 def start(request: HttpRequest) -> HttpResponse:
+    """GET: show whose Discord account the link is for and ask to confirm. POST (CSRF): go to Kick.
+
+    Opening a link uses nothing: only the confirmation burns it, so a link sent to somebody else
+    shows them a stranger's Discord name before their Kick login could be linked to it.
+    """
     if link_rate_limited(request):
         return _too_many(request)
+    if request.method == "GET":
+        token = request.GET.get("t", "")
+        try:
+            preview = link_preview(token=token)
+        except LinkFailed as exc:
+            return _page(request, title=exc.title, message=exc.message, status=exc.status)
+        return render(request, CONFIRM_TEMPLATE, {"preview": preview, "token": token})
     try:
-        url = link_start(token=request.GET.get("t", ""))
+        url = link_start(token=request.POST.get("t", ""))
     except LinkFailed as exc:
         return _page(request, title=exc.title, message=exc.message, status=exc.status)
     response = HttpResponseRedirect(url)
@@ -79,6 +93,4 @@ def callback(request: HttpRequest) -> HttpResponse:
         if outcome.change == "unchanged"
         else "Your Discord account is now linked to your Kick account."
     )
-    return _page(
-        request, title="Accounts linked", message=message, status=200, kick_username=outcome.kick_username
-    )
+    return _page(request, title="Accounts linked", message=message, status=200, outcome=outcome)

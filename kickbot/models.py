@@ -60,7 +60,8 @@ class Community(models.Model):
 
 
 class AuditLog(models.Model):
-    """Who did what, when. Written only through ``kickbot.services.audit_record``."""
+    """Who did what, when. Written only through ``kickbot.services.audit_record`` (``audit_record_counted``
+    for repeatable events: one row per key and window with a count)."""
 
     community = models.ForeignKey(
         Community, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
+from django.utils import timezone
 
 from kickbot.live import live_publish
 from kickbot.models import AuditLog, Community
@@ -46,6 +47,47 @@ def audit_record(
         target_type=target._meta.label if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         data=data or {},
+    )
+
+
+def audit_record_counted(
+    *,
+    action: str,
+    key: str,
+    window: timedelta,
+    community: Community | None = None,
+    actor_label: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditLog:
+    """One audit row per ``action``, ``key`` and time window; a repeat adds one to its ``data["count"]``.
+
+    For events that anybody can repeat at will (refused anonymous requests): the rows stay bounded
+    by keys x windows however many requests come. Locks the row (``select_for_update``); call it in
+    a transaction.
+    """
+    seconds = int(window.total_seconds())
+    start = datetime.fromtimestamp(int(timezone.now().timestamp()) // seconds * seconds, tz=UTC)
+    target_id = f"{key}@{int(start.timestamp())}"[:64]
+    row = (
+        AuditLog.objects.select_for_update()
+        .filter(action=action[:64], target_type="window", target_id=target_id)
+        .first()
+    )
+    if row is not None:
+        row.data = {
+            **row.data,
+            "count": int(row.data.get("count", 1)) + 1,
+            "last_at": timezone.now().isoformat(),
+        }
+        row.save(update_fields=["data"])
+        return row
+    return AuditLog.objects.create(
+        community=community,
+        actor_label=actor_label or "system",
+        action=action[:64],
+        target_type="window",
+        target_id=target_id,
+        data={**(data or {}), "count": 1, "window_start": start.isoformat()},
     )
 
 

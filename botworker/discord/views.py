@@ -30,10 +30,17 @@ class LinkButtonView(discord.ui.View):
         self.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label="Link with Kick", url=url))
 
 
-async def link_offer_for(*, guild: discord.Guild | None, user_id: int) -> LinkOffer:
-    """A fresh single-use link for this user in this guild's community."""
+async def link_offer_for(*, guild: discord.Guild | None, user: discord.abc.User) -> LinkOffer:
+    """A fresh single-use link for this member in this guild's community; their name and avatar go
+    with it, for the link page to show whose account it links."""
     community = await community_of(guild)
-    return await run_sync(link_request_create)(community_id=community.community_id, discord_user_id=user_id)
+    return await run_sync(link_request_create)(
+        community_id=community.community_id,
+        discord_user_id=user.id,
+        discord_username=str(user.name),
+        discord_display_name=str(user.display_name),
+        discord_avatar_url=str(user.display_avatar.url),
+    )
 
 
 class LinkPanelView(discord.ui.View):
@@ -46,7 +53,7 @@ class LinkPanelView(discord.ui.View):
         label="Link Kick account", style=discord.ButtonStyle.primary, custom_id=LINK_PANEL_CUSTOM_ID
     )
     async def start_link(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        offer = await link_offer_for(guild=interaction.guild, user_id=interaction.user.id)
+        offer = await link_offer_for(guild=interaction.guild, user=interaction.user)
         await interaction.response.send_message(
             LINK_TEXT, view=LinkButtonView(offer.url), ephemeral=True, allowed_mentions=NO_MENTIONS
         )

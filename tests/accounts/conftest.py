@@ -101,9 +101,17 @@ def link_url(community: Any, discord_user_id: int) -> str:
     return offer.url.removeprefix(PUBLIC)
 
 
+def confirm(client: Client, path: str) -> Any:
+    """Open the signed link (the page that names the Discord member), then confirm it (a POST)."""
+    page = client.get(path)
+    assert page.status_code == 200, page.content
+    assert b'name="t"' in page.content
+    return client.post("/link/start/", {"t": parse_qs(urlparse(path).query)["t"][0]})
+
+
 def start(client: Client, fake: FakeKick, path: str) -> str:
-    """Open the signed link; assert the redirect to Kick; return the OAuth state."""
-    response = client.get(path)
+    """Open the signed link and confirm it; assert the redirect to Kick; return the OAuth state."""
+    response = confirm(client, path)
     assert response.status_code == 302, response.content
     location = urlparse(response["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == f"{OAUTH}/oauth/authorize"

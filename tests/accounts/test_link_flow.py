@@ -321,3 +321,116 @@ def test_linking_disabled_without_kick_app(community: Any, settings: Any) -> Non
     settings.KICK_CLIENT_ID = ""
     with pytest.raises(LinkingDisabled):
         link_request_create(community_id=community.id, discord_user_id=ALICE_DISCORD)
+
+
+def _member_link(community: Any, **member: str) -> str:
+    offer = link_request_create(community_id=community.id, discord_user_id=ALICE_DISCORD, **member)
+    return offer.url.removeprefix("https://bot.example.test")
+
+
+def test_link_page_names_the_discord_member_and_uses_nothing_until_confirmed(
+    client: Client, community: Any, fake_kick: FakeKick
+) -> None:
+    path = _member_link(
+        community,
+        discord_username="alice",
+        discord_display_name="Alice A",
+        discord_avatar_url="https://cdn.discordapp.com/avatars/1/a.png",
+    )
+
+    for _ in range(2):  # opening it twice is fine: nothing is used yet
+        page = client.get(path)
+        assert page.status_code == 200
+        assert b"Alice A" in page.content and b"@alice" in page.content
+        assert b'<img class="avatar" src="https://cdn.discordapp.com/avatars/1/a.png"' in page.content
+        assert b'method="post"' in page.content
+
+    assert LinkRequest.objects.get().used_at is None
+    assert not OAuthState.objects.exists()
+    assert fake_kick.requests == []
+
+
+def test_success_page_names_both_accounts(client: Client, community: Any, fake_kick: FakeKick) -> None:
+    fake_kick.users_by_code["c"] = ALICE_KICK
+    path = _member_link(community, discord_username="alice", discord_display_name="Alice A")
+    state = start(client, fake_kick, path)
+
+    page = client.get("/link/callback/", {"code": "c", "state": state})
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Alice A" in text and "@alice" in text and "Alice_On_Kick" in text
+    assert str(ALICE_DISCORD) in text
+
+
+def test_member_name_is_escaped_and_a_foreign_avatar_is_not_stored(
+    client: Client, community: Any, fake_kick: FakeKick
+) -> None:
+    path = _member_link(
+        community,
+        discord_username="x\x00y",
+        discord_display_name='<script>alert(1)</script><img src=x onerror="alert(2)">',
+        discord_avatar_url="https://evil.example/pixel.png",
+    )
+    request = LinkRequest.objects.get()
+    assert request.discord_avatar_url == ""
+    assert request.discord_username == "xy"
+
+    page = client.get(path)
+
+    assert b"<script>alert(1)" not in page.content
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in page.content
+    assert b"evil.example" not in page.content
+    assert b'<img class="avatar"' not in page.content
+
+
+@pytest.mark.parametrize(
+    "avatar",
+    [
+        "javascript:alert(1)",
+        'https://cdn.discordapp.com/a.png" onerror="alert(1)',
+        "http://cdn.discordapp.com/a.png",
+        "https://cdn.discordapp.com.evil.example/a.png",
+        "https://cdn.discordapp.com/" + "a" * 600,
+    ],
+)
+def test_only_discord_cdn_avatars_are_kept(community: Any, avatar: str) -> None:
+    link_request_create(community_id=community.id, discord_user_id=ALICE_DISCORD, discord_avatar_url=avatar)
+    assert LinkRequest.objects.get().discord_avatar_url == ""
+
+
+def test_thousand_refused_anonymous_attempts_write_bounded_audit_rows(
+    client: Client, community: Any, fake_kick: FakeKick, settings: Any
+) -> None:
+    """Attack: an anonymous client sends 1,000 refused link attempts (made-up states, forged links,
+    a replayed callback). The audit log gets one row per reason (and link request) per hour, each
+    counting its repeats, not 1,000 rows."""
+    settings.LINK_RATE_LIMIT_PER_MINUTE = 10_000
+    fake_kick.users_by_code["c"] = ALICE_KICK
+    state = start(client, fake_kick, link_url(community, ALICE_DISCORD))
+    assert client.get("/link/callback/", {"code": "c", "state": state}).status_code == 200
+    before = AuditLog.objects.count()
+
+    attacker = Client()
+    for i in range(400):
+        assert attacker.get("/link/callback/", {"code": "c", "state": f"made-up-{i}"}).status_code == 400
+    for i in range(300):
+        assert attacker.get("/link/start/", {"t": f"forged-{i}"}).status_code == 400
+    for _ in range(300):
+        assert attacker.get("/link/callback/", {"code": "c", "state": state}).status_code == 410
+
+    rows = list(AuditLog.objects.filter(action="link.refused").order_by("id"))
+    assert AuditLog.objects.count() - before == len(rows) == 3
+    counts = {row.data["reason"]: row.data["count"] for row in rows}
+    assert counts == {"unknown_state": 400, "bad_signature": 300, "state_used": 300}
+    assert Link.objects.count() == 1
+
+
+def test_refusal_rows_start_again_in_the_next_hour(client: Client, community: Any, settings: Any) -> None:
+    settings.LINK_RATE_LIMIT_PER_MINUTE = 10_000
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        client.get("/link/start/", {"t": "forged"})
+        client.get("/link/start/", {"t": "forged"})
+        clock.shift(timedelta(hours=1))
+        client.get("/link/start/", {"t": "forged"})
+    assert sorted(a.data["count"] for a in AuditLog.objects.filter(action="link.refused")) == [1, 2]

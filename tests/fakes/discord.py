@@ -39,6 +39,16 @@ class CustomMockMixin:
         return unittest.mock.MagicMock(**kw)
 
 
+def _names_and_avatar(user: Any, kwargs: dict[str, Any]) -> None:
+    """A user's display name and avatar as Discord gives them (plain values, not child mocks)."""
+    if "display_name" not in kwargs:
+        user.display_name = user.name
+    if "display_avatar" not in kwargs:
+        user.display_avatar = unittest.mock.MagicMock(
+            url=f"https://cdn.discordapp.com/avatars/{user.id}/a1b2c3.png?size=1024"
+        )
+
+
 class MockRole(CustomMockMixin, unittest.mock.MagicMock):
     spec_set = discord.Role
 
@@ -66,6 +76,7 @@ class MockUser(CustomMockMixin, unittest.mock.MagicMock):
         defaults = {"id": next_id(), "name": "user", "bot": False}
         super().__init__(**(defaults | kwargs))
         self.mention = f"<@{self.id}>"
+        _names_and_avatar(self, kwargs)
 
 
 class MockMember(CustomMockMixin, unittest.mock.MagicMock):
@@ -81,6 +92,7 @@ class MockMember(CustomMockMixin, unittest.mock.MagicMock):
         }
         super().__init__(**(defaults | kwargs))
         self.mention = f"<@{self.id}>"
+        _names_and_avatar(self, kwargs)
 
 
 class MockTextChannel(CustomMockMixin, unittest.mock.MagicMock):

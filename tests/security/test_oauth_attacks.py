@@ -109,15 +109,83 @@ def test_two_users_states_swapped_between_their_browsers_link_nobody(
     assert alice.get("/link/callback/", {"code": "a", "state": bob_state}).status_code == 400
     assert bob.get("/link/callback/", {"code": "b", "state": alice_state}).status_code == 400
     assert not Link.objects.exists()
-    # each can still finish their own flow in their own browser
-    assert alice.get("/link/callback/", {"code": "a", "state": alice_state}).status_code == 200
-    assert Link.objects.get().discord_user_id == VICTIM_DISCORD
+    # both states were burned by the refused callbacks: each starts again with a new link
+    assert alice.get("/link/callback/", {"code": "a", "state": alice_state}).status_code == 410
+    assert not Link.objects.exists()
+
+
+def test_callback_refused_in_another_browser_cannot_be_replayed_in_the_starters_browser(
+    community: Any, fake_kick: FakeKick
+) -> None:
+    """Mallory hands Kick's authorise URL of her own link to the victim; the victim logs in on Kick
+    and their browser is refused ("started in another browser"). That callback URL carries a code
+    for the victim's Kick login: replayed in Mallory's own browser, it must link nothing."""
+    mallory, victim = Client(), Client()
+    mallory_state = start(mallory, fake_kick, link_url(community, MALLORY_DISCORD))
+    fake_kick.users_by_code["victim-code"] = VICTIM_KICK
+    callback = f"/link/callback/?code=victim-code&state={mallory_state}"
+
+    refused = victim.get(callback)
+    replayed = mallory.get(callback)
+
+    assert refused.status_code == 400 and b"another browser" in refused.content
+    assert replayed.status_code == 410
+    assert not Link.objects.exists()
+    assert fake_kick.requests == []  # the victim's code was never exchanged
+    assert OAuthState.objects.get(state=mallory_state).used_at is not None
+
+
+def test_opening_a_link_someone_sent_you_names_their_discord_account_and_links_nothing(
+    community: Any, fake_kick: FakeKick
+) -> None:
+    """Mallory sends her link to a victim logged in to Kick: the page names Mallory's Discord
+    account and asks to confirm; merely opening it uses nothing and never reaches Kick."""
+    offer = services.link_request_create(
+        community_id=community.id,
+        discord_user_id=MALLORY_DISCORD,
+        discord_username="mallory",
+        discord_display_name="Mallory M",
+        discord_avatar_url="https://cdn.discordapp.com/avatars/666/abc.png?size=1024",
+    )
+    victim = Client()
+
+    page = victim.get(offer.url.removeprefix(link_fakes.PUBLIC))
+
+    assert page.status_code == 200
+    assert b"Mallory M" in page.content and b"@mallory" in page.content
+    assert b'src="https://cdn.discordapp.com/avatars/666/abc.png?size=1024"' in page.content
+    assert b"Continue only if this is <strong>your</strong> Discord account" in page.content
+    assert not OAuthState.objects.exists()
+    assert fake_kick.requests == []
+
+
+def test_confirming_a_link_needs_the_pages_csrf_token(community: Any, fake_kick: FakeKick) -> None:
+    """A site that auto-submits the confirmation form for a visitor gets 403, not a Kick redirect."""
+    path = link_url(community, VICTIM_DISCORD)
+    token = path.split("t=", 1)[1]
+    browser = Client(enforce_csrf_checks=True)
+
+    forged = browser.post("/link/start/", {"t": token})
+    assert forged.status_code == 403
+    assert not OAuthState.objects.exists()
+
+    page = browser.get(path)
+    csrf = page.context["csrf_token"]
+    assert browser.post("/link/start/", {"t": token, "csrfmiddlewaretoken": str(csrf)}).status_code == 302
 
 
 def test_link_pages_ignore_redirect_parameters(client: Client, community: Any, fake_kick: FakeKick) -> None:
     fake_kick.users_by_code["c"] = VICTIM_KICK
     path = link_url(community, VICTIM_DISCORD)
-    response = client.get(path + "&next=https://evil.example/&redirect_uri=https://evil.example/cb")
+    assert client.get(path + "&next=https://evil.example/").status_code == 200
+    response = client.post(
+        "/link/start/?next=https://evil.example/",
+        {
+            "t": path.split("t=", 1)[1],
+            "next": "https://evil.example/",
+            "redirect_uri": "https://evil.example/cb",
+        },
+    )
     assert response.status_code == 302
     location = urlparse(response["Location"])
     assert location.netloc == "id.kick.test"

@@ -39,7 +39,7 @@ class LinkingCog(commands.Cog, name="Linking"):
     )
     @commands.guild_only()
     async def link(self, ctx: commands.Context[Any]) -> None:
-        offer = await link_offer_for(guild=ctx.guild, user_id=ctx.author.id)
+        offer = await link_offer_for(guild=ctx.guild, user=ctx.author)
         view = LinkButtonView(offer.url)
         if ctx.interaction is not None:
             await ctx.send(LINK_TEXT, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)

@@ -57,7 +57,14 @@ async def test_slash_link_answers_privately_with_a_link_button(cog: LinkingCog, 
     [button] = kwargs["view"].children
     assert button.style is discord.ButtonStyle.link
     assert button.url.startswith(f"{PUBLIC}/link/start/?t=")
-    assert (await LinkRequest.objects.aget()).discord_user_id == ctx.author.id
+    request = await LinkRequest.objects.aget()
+    assert request.discord_user_id == ctx.author.id
+    # the link page shows whose account it links: the member's names and avatar go with the request
+    assert (request.discord_username, request.discord_display_name) == (
+        ctx.author.name,
+        ctx.author.display_name,
+    )
+    assert request.discord_avatar_url == ctx.author.display_avatar.url
     ctx.channel.send.assert_not_called()
     assert_silent(ctx)
 
