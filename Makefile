@@ -52,7 +52,7 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: benchmarks into bench/results.json (BENCH_SCALE=0.1 for a quick run)
+## bench: the limits stage, then benchmarks beside their limits into bench/results.json (BENCH_SCALE=0.1 for a quick run)
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.run $(BENCH)
 

@@ -16,7 +16,13 @@ from typing import Any
 import orjson
 
 
-def _frames(n: int, *, chatroom: int) -> list[bytes]:
+def frame_count(scale: float) -> int:
+    """Frames of the measured run at ``scale`` (200,000 at 1.0)."""
+    return max(2_000, int(200_000 * scale))
+
+
+def frames(n: int, *, chatroom: int = 1) -> list[bytes]:
+    """``n`` double-encoded chat frames, built deterministically (the limits stage parses the same)."""
     rng = random.Random(11)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     words = [
@@ -133,13 +139,13 @@ def run(scale: float) -> dict[str, Any]:
     from kickbot.models import Community
 
     call_command("migrate", verbosity=0)
-    n = max(2_000, int(200_000 * scale))
+    n = frame_count(scale)
     naive_n = max(1_000, n // 10)
     results = {}
     for label, count, batch in (("ours", n, 500), ("naive", naive_n, 1)):
         community = Community.objects.create(kick_channel_slug=f"bench-ingest-{label}-{int(time.time())}")
         try:
-            elapsed = asyncio.run(_run(_frames(count, chatroom=1), batch=batch, community=community))
+            elapsed = asyncio.run(_run(frames(count, chatroom=1), batch=batch, community=community))
         finally:
             _cleanup(community)
         results[label] = count / elapsed

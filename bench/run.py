@@ -1,8 +1,17 @@
-"""`make bench`: run every bench/bench_*.py and write bench/results.json.
+"""`make bench`: the limits stage, then every bench/bench_*.py; a table, and bench/results.json.
+
+The ``limits`` stage (``bench/limits.py``) runs first, in this process, against the same database
+and Redis db as the figures: each figure is then written beside the primitive that bounds it
+(``limit``, ``of_limit``, goal, met: ``bench/report.py``; which and why: bench/README.md).
 
 Each module exposes ``run(scale: float) -> dict[str, dict]`` returning figures named as in
 docs/architecture.md (value, unit, and baseline/ratio where a naive path is compared).
-A figure that was not measured is absent, never zero.
+A figure that was not measured is absent, never zero. Figures are not tests: this exits 0
+whether goals are met or not.
+
+``python -m bench.run [bench_x ...]`` runs only those modules (the limits stage always runs);
+figures of earlier runs are kept, each with the limit of its own run. ``BENCH_SCALE`` scales
+every size; ``BENCH_OUT`` writes elsewhere than bench/results.json.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ import json
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +47,46 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {mem}, Python {platform.python_version()}, {db}"
 
 
+def collect(scale: float, only: set[str], out: Path) -> dict[str, Any]:
+    """Run the stage and the benches, write ``out``; returns the document written."""
+    from bench import limits as limits_stage
+    from bench import report
+
+    started = time.perf_counter()
+    print(f"== limits (scale {scale})", flush=True)
+    limits = limits_stage.run(scale)
+    for key, value in limits.items():
+        print(f"   {key}: {value}", flush=True)
+    results: dict[str, Any] = {}
+    for path in sorted(HERE.glob("bench_*.py")):
+        name = path.stem
+        if only and name not in only:
+            continue
+        module = importlib.import_module(f"bench.{name}")
+        print(f"== {name} (scale {scale})", flush=True)
+        figures = module.run(scale)
+        for key, value in figures.items():
+            print(f"   {key}: {value}", flush=True)
+        results.update(figures)
+    previous: dict[str, Any] = {}
+    if only and out.exists():
+        previous = json.loads(out.read_text()).get("results", {})
+    results = {**previous, **report.annotate_all(results, limits)}
+    doc = {
+        "machine": machine(),
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scale": scale,
+        "seconds": round(time.perf_counter() - started),
+        "limits": limits,
+        "results": results,
+    }
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    print()
+    print(report.table(results, limits))
+    print(f"\nwrote {out} in {doc['seconds']} s")
+    return doc
+
+
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kickbot.settings")
     sys.path.insert(0, str(HERE.parent))
@@ -50,33 +100,15 @@ def main() -> int:
     redis_proc = None
     if settings.EMBEDDED_REDIS:  # like make run: the embedded server, unless one already answers
         redis_proc = embedded_redis.start_background(settings.EMBEDDED_REDIS_SOCKET)
-    scale = float(os.environ.get("BENCH_SCALE", "1.0"))
-    only = set(sys.argv[1:])
-    results: dict[str, Any] = {}
-    for path in sorted(HERE.glob("bench_*.py")):
-        name = path.stem
-        if only and name not in only:
-            continue
-        module = importlib.import_module(f"bench.{name}")
-        print(f"== {name} (scale {scale})", flush=True)
-        figures = module.run(scale)
-        for key, value in figures.items():
-            print(f"   {key}: {value}", flush=True)
-        results.update(figures)
-    out = HERE / "results.json"
-    previous: dict[str, Any] = {}
-    if only and out.exists():
-        previous = json.loads(out.read_text()).get("results", {})
-    doc = {
-        "machine": machine(),
-        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "scale": scale,
-        "results": {**previous, **results},
-    }
-    out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"wrote {out}")
-    if redis_proc is not None:
-        redis_proc.terminate()
+    try:
+        collect(
+            float(os.environ.get("BENCH_SCALE", "1.0")),
+            set(sys.argv[1:]),
+            Path(os.environ.get("BENCH_OUT") or HERE / "results.json"),
+        )
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
     return 0
 
 
