@@ -1,9 +1,10 @@
 """The ``limits`` stage: this machine's own primitives under each hot path, measured first.
 
 ``bench/run.py`` runs it before every figure, in the same process and against the same database
-and Redis db, so each figure is read beside what the machine could do at that moment (a shared
-2-core box is 1.8x slower on some days than on others). A primitive is the irreducible work of a
-hot path written the plainest fast way, with none of our code in it:
+and Redis db, and once more after them (:func:`bracket`), so each figure is read beside what the
+machine could do while it ran (a shared 2-core box is 1.8x slower on some days than on others).
+A primitive is the irreducible work of a hot path written the plainest fast way, with none of our
+code in it:
 
 * ``parse_frames_per_s``: ``orjson`` parse of the ingest bench's own double-encoded chat frames
   (the frame, then its ``data`` string); median of 3 passes.
@@ -32,6 +33,7 @@ import gc
 import hashlib
 import hmac
 import json
+import math
 import random
 import statistics
 import time
@@ -295,6 +297,29 @@ def measure_draw(entrants: list[tuple[int, int]], seed: str, beacon: str) -> dic
 
 
 # --- the stage --------------------------------------------------------------------------------
+
+
+def bracket(first: dict[str, dict[str, Any]], last: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The stage run before and after the figures, as one limit per primitive.
+
+    The figures take minutes and the machine's load drifts meanwhile: the geometric mean of the
+    two runs stands for the time between them; ``first`` and ``last`` keep both. A primitive
+    measured only once keeps its one value.
+    """
+    out = {}
+    for name, a in first.items():
+        b = last.get(name)
+        if b is None or b.get("unit") != a["unit"]:
+            out[name] = a
+            continue
+        mean = math.sqrt(a["value"] * b["value"])
+        out[name] = {
+            **a,
+            "value": round(mean) if mean >= 1000 else sig(mean),
+            "first": a["value"],
+            "last": b["value"],
+        }
+    return out
 
 
 def run(scale: float) -> dict[str, dict[str, Any]]:

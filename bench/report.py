@@ -149,8 +149,9 @@ def table(results: dict[str, dict[str, Any]], limits: dict[str, dict[str, Any]])
             )
         )
     rows.append(("", "", "", "", "", "", "", ""))
-    rows.append(("limit (this machine, this run)", "value", "", "", "", "", "", ""))
+    rows.append(("limit (this machine, this run)", "value", "first", "last", "", "", "", ""))
     for name, p in limits.items():
-        rows.append((name, _num(p["value"], p["unit"]), "", "", "", "", "", ""))
+        first, last = _num(p.get("first")), _num(p.get("last"))
+        rows.append((name, _num(p["value"], p["unit"]), first, last, "", "", "", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)

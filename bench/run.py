@@ -1,8 +1,9 @@
 """`make bench`: the limits stage, then every bench/bench_*.py; a table, and bench/results.json.
 
 The ``limits`` stage (``bench/limits.py``) runs first, in this process, against the same database
-and Redis db as the figures: each figure is then written beside the primitive that bounds it
-(``limit``, ``of_limit``, goal, met: ``bench/report.py``; which and why: bench/README.md).
+and Redis db as the figures, and again after them; each figure is then written beside the
+primitive that bounds it, the geometric mean of the two runs (``limit``, ``of_limit``, goal, met:
+``bench/report.py``; which and why: bench/README.md).
 
 Each module exposes ``run(scale: float) -> dict[str, dict]`` returning figures named as in
 docs/architecture.md (value, unit, and baseline/ratio where a naive path is compared).
@@ -47,16 +48,23 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {mem}, Python {platform.python_version()}, {db}"
 
 
+def _limits(scale: float, when: str) -> dict[str, Any]:
+    from bench import limits as limits_stage
+
+    print(f"== limits ({when}; scale {scale})", flush=True)
+    measured = limits_stage.run(scale)
+    for key, value in measured.items():
+        print(f"   {key}: {value}", flush=True)
+    return measured
+
+
 def collect(scale: float, only: set[str], out: Path) -> dict[str, Any]:
     """Run the stage and the benches, write ``out``; returns the document written."""
     from bench import limits as limits_stage
     from bench import report
 
     started = time.perf_counter()
-    print(f"== limits (scale {scale})", flush=True)
-    limits = limits_stage.run(scale)
-    for key, value in limits.items():
-        print(f"   {key}: {value}", flush=True)
+    first = _limits(scale, "first")
     results: dict[str, Any] = {}
     for path in sorted(HERE.glob("bench_*.py")):
         name = path.stem
@@ -68,6 +76,7 @@ def collect(scale: float, only: set[str], out: Path) -> dict[str, Any]:
         for key, value in figures.items():
             print(f"   {key}: {value}", flush=True)
         results.update(figures)
+    limits = limits_stage.bracket(first, _limits(scale, "again, after the figures"))
     previous: dict[str, Any] = {}
     if only and out.exists():
         previous = json.loads(out.read_text()).get("results", {})

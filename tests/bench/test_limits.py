@@ -98,6 +98,28 @@ def test_read_primitives_answer_the_top_25_and_a_viewers_rank() -> None:
         limits.drop_scratch()
 
 
+def test_the_limit_is_the_geometric_mean_of_the_stage_before_and_after_the_figures() -> None:
+    first = {
+        "redis_setnx_zadd_msgs_per_s": {"value": 40_000, "unit": "msg/s", "messages": 100},
+        "db_upsert_100k_s": {"value": 0.4, "unit": "s", "rows": 100},
+        "py_hash_bisect_s": {"value": 0.25, "unit": "s"},
+    }
+    last = {
+        "redis_setnx_zadd_msgs_per_s": {"value": 10_000, "unit": "msg/s", "messages": 100},
+        "db_upsert_100k_s": {"value": 0.9, "unit": "s", "rows": 100},
+    }
+    out = limits.bracket(first, last)
+    assert out["redis_setnx_zadd_msgs_per_s"] == {
+        "value": 20_000,
+        "unit": "msg/s",
+        "messages": 100,
+        "first": 40_000,
+        "last": 10_000,
+    }
+    assert out["db_upsert_100k_s"]["value"] == 0.6 and out["db_upsert_100k_s"]["rows"] == 100
+    assert out["py_hash_bisect_s"] == first["py_hash_bisect_s"]  # measured once: kept as it is
+
+
 def test_credit_ids_are_the_credit_benchs_viewers_95_percent_known() -> None:
     rng = random.Random(11)  # what bench_watchtime drew before it shared this function
     expected = [*rng.sample(range(1, 1_000_001), 95_000), *range(1_000_001, 1_005_001)]
@@ -166,12 +188,16 @@ def test_make_bench_runs_the_limits_first_prints_the_table_and_writes_each_figur
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    assert out.index("== limits") < out.index("== bench_draw")
+    assert out.index("== limits (first") < out.index("== bench_draw") < out.index("== limits (again")
     header = next(line for line in out.splitlines() if line.startswith("figure "))
     assert header.split()[:6] == ["figure", "value", "limit", "of_limit", "goal", "met"]
 
     doc = json.loads((tmp_path / "results.json").read_text())
     assert set(doc["limits"]) == set(PRIMITIVES) and doc["seconds"] >= 0
+    for primitive in doc["limits"].values():  # both runs of the stage, and their mean
+        assert primitive["first"] > 0 and primitive["last"] > 0
+        low, high = sorted((primitive["first"], primitive["last"]))
+        assert low * 0.999 <= primitive["value"] <= high * 1.001
     assert doc["machine"].split(", ")[-1].startswith(connection.vendor)
     raw = doc["limits"]["py_hash_bisect_s"]["value"]
     for name in ("draw_1m_memory_s", "draw_1m_memory_3_winners_s", "draw_1m_memory_unsorted_s"):
