@@ -298,6 +298,7 @@ OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=100)
 KICK_REPLY_TTL_SECONDS = _int("KICK_REPLY_TTL_SECONDS", 90, minimum=1, maximum=3600)
 DISCORD_TOKEN = env.str("DISCORD_TOKEN", default="").strip()
 DISCORD_API_BASE_URL = _url("DISCORD_API_BASE_URL", "https://discord.com/api/v10", schemes={"http", "https"})
+DISCORD_GATEWAY_URL = _url("DISCORD_GATEWAY_URL", "wss://gateway.discord.gg", schemes={"ws", "wss"})
 SHUFFLE_API_BASE_URL = _url(
     "SHUFFLE_API_BASE_URL", "https://affiliate.shuffle.com", schemes={"http", "https"}
 )

@@ -141,6 +141,9 @@ class WatchRole(models.Model):
     name = models.CharField(max_length=100, blank=True, help_text="Last known name, for display only.")
     minutes_required = models.PositiveIntegerField()
     enabled = models.BooleanField(default=True)
+    # The dangerous permission bits (see ``watchtime.services.DANGEROUS_PERMISSIONS``) the role held
+    # when the bot last saw it. Not zero: sync neither gives nor takes the role until it is safe again.
+    blocked_permissions = models.BigIntegerField(default=0, editable=False)
     display_order = models.SmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -151,6 +154,9 @@ class WatchRole(models.Model):
             models.UniqueConstraint(fields=["community", "discord_role_id"], name="watchrole_once"),
             models.CheckConstraint(
                 condition=models.Q(minutes_required__lte=5_256_000), name="watchrole_minutes_sane"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(blocked_permissions__gte=0), name="watchrole_blocked_bits"
             ),
         ]
 

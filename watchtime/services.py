@@ -16,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from accounts.models import Link
+from accounts.models import Link, LinkLogConfig
 from botworker.models import OutboxMessage
 from botworker.outbox import outbox_enqueue
 from kickbot.errors import InvalidInput
@@ -40,6 +40,21 @@ log = logging.getLogger(__name__)
 CHATTER_WINDOW_S = 300  # "at least min_active_chatters distinct chatters in the last 5 minutes"
 MAX_ROLE_MINUTES = 10 * 365 * 24 * 60  # ten years: anything above is a typo
 MAX_WATCH_ROLES = 50
+
+# Discord permission bits a role handed out for watching may never carry: whoever watches long
+# enough (or whoever can add a watchtime role) would become a moderator or an admin (issue 16).
+DANGEROUS_PERMISSIONS: dict[str, int] = {
+    "Administrator": 1 << 3,
+    "Manage Server": 1 << 5,
+    "Manage Roles": 1 << 28,
+    "Manage Channels": 1 << 4,
+    "Manage Webhooks": 1 << 29,
+    "Ban Members": 1 << 2,
+    "Kick Members": 1 << 1,
+    "Timeout Members": 1 << 40,
+    "Mention @everyone, @here and All Roles": 1 << 17,
+}
+DANGEROUS_MASK = sum(DANGEROUS_PERMISSIONS.values())
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,7 @@ class RoleFacts:
     managed: bool
     is_default: bool  # @everyone
     bot_top_position: int  # the bot's highest role position in the guild
+    permissions: int  # the role's Discord permission bits
 
 
 @dataclass(frozen=True)
@@ -393,11 +409,21 @@ def parse_minutes(text: str) -> int:
     return minutes
 
 
+def dangerous_permissions(bits: int) -> list[str]:
+    """The names of the dangerous permissions in a Discord permission value (empty: safe)."""
+    return [name for name, bit in DANGEROUS_PERMISSIONS.items() if bits & bit]
+
+
 def _check_role(role: RoleFacts) -> None:
     if role.is_default:
         raise RoleRejected("@everyone can't be a watchtime role. Pick a normal role.")
     if role.managed:
         raise RoleRejected("That role is managed by an integration (a bot or boosts), so I can't give it.")
+    if names := dangerous_permissions(role.permissions):
+        raise RoleRejected(
+            f"That role has {', '.join(names)}. A role given for watchtime can't carry moderator or "
+            "admin permissions: remove them in Server Settings → Roles first."
+        )
     if role.position >= role.bot_top_position:
         raise RoleRejected(
             "That role is at or above my highest role, so Discord won't let me give it. "
@@ -478,13 +504,96 @@ def watch_role_remove(*, community_id: int, role_id: int, actor_label: str) -> W
     return row
 
 
+@dataclass(frozen=True)
+class RoleBlockChange:
+    role_id: int
+    blocked: list[str]  # the dangerous permissions it has now; empty: safe again
+
+
+def _role_notice(row: WatchRole, names: list[str], notify_user_id: int | None) -> None:
+    """Tell the admins, once per change: the link-log channel when it is on, else a DM to the owner."""
+    if names:
+        text = (
+            f"⚠️ Watchtime role <@&{row.discord_role_id}> now has {', '.join(names)}. I stopped giving "
+            "and taking it: remove those permissions (Server Settings → Roles) and I use it again."
+        )
+    else:
+        text = (
+            f"✅ Watchtime role <@&{row.discord_role_id}> no longer has moderator or admin "
+            "permissions; I use it again."
+        )
+    log_cfg = LinkLogConfig.objects.filter(community_id=row.community_id, enabled=True).first()
+    payload: dict[str, object]
+    if log_cfg is not None and log_cfg.channel_id is not None:
+        target, payload = log_cfg.channel_id, {"content": text}
+    elif notify_user_id is not None:
+        target, payload = notify_user_id, {"content": text, "dm": True}
+    else:
+        return
+    outbox_enqueue(
+        community=row.community,
+        kind=OutboxMessage.Kind.DISCORD_MESSAGE,
+        target=target,
+        payload=payload,
+        # No dedupe key: it is written only when the stored bits change, under the row's lock.
+    )
+
+
+@transaction.atomic
+def watch_roles_observe(
+    *, community_id: int, roles: Iterable[RoleFacts], notify_user_id: int | None = None
+) -> list[RoleBlockChange]:
+    """Record the dangerous permissions each watchtime role has now, as the bot sees it on Discord.
+
+    A role that gains one is skipped by role sync (neither given nor taken) until it loses them; each
+    change, not each call, is audited and told to the admins once (``_role_notice``). Roles that are
+    not watchtime roles are ignored. Locks the community's watchtime role rows.
+    """
+    facts = {r.id: r for r in roles}
+    changes: list[RoleBlockChange] = []
+    rows = WatchRole.objects.select_for_update().filter(community_id=community_id, discord_role_id__in=facts)
+    for row in rows.select_related("community").order_by("id"):
+        bits = facts[row.discord_role_id].permissions & DANGEROUS_MASK
+        if bits == row.blocked_permissions:
+            continue
+        row.blocked_permissions = bits
+        row.save(update_fields=["blocked_permissions", "updated_at"])
+        names = dangerous_permissions(bits)
+        _audit_role("blocked" if bits else "unblocked", row, "discord:permissions", permissions=names)
+        _role_notice(row, names, notify_user_id)
+        changes.append(RoleBlockChange(row.discord_role_id, names))
+        log.warning(
+            "watchtime role %s of community %s: dangerous permissions %s", row.pk, community_id, names
+        )
+    return changes
+
+
+@transaction.atomic
+def watch_role_grant_refused(
+    *, community_id: int, role: RoleFacts, discord_user_id: int, notify_user_id: int | None = None
+) -> None:
+    """The bot refused to give ``role`` (it has a dangerous permission): block it, forget the grant."""
+    watch_roles_observe(community_id=community_id, roles=[role], notify_user_id=notify_user_id)
+    AppliedRole.objects.filter(
+        community_id=community_id, discord_user_id=discord_user_id, discord_role_id=role.id
+    ).delete()
+
+
 # --- role sync ---------------------------------------------------------------------------
+
+
+def _blocked(community_id: int) -> set[int]:
+    return set(
+        WatchRole.objects.filter(community_id=community_id)
+        .exclude(blocked_permissions=0)
+        .values_list("discord_role_id", flat=True)
+    )
 
 
 def _targets(community_id: int, mode: str) -> dict[int, set[int]]:
     """Discord user id → the watchtime role ids they should hold (linked users only)."""
     roles = list(
-        WatchRole.objects.filter(community_id=community_id, enabled=True)
+        WatchRole.objects.filter(community_id=community_id, enabled=True, blocked_permissions=0)
         .order_by("minutes_required", "display_order", "id")
         .values_list("discord_role_id", "minutes_required")
     )
@@ -524,7 +633,8 @@ def roles_plan(*, community_id: int) -> list[RoleChange]:
     """The role changes that would bring every member from what was applied to their target."""
     settings = watch_settings_get(community_id=community_id)
     targets = _targets(community_id, settings.role_mode)
-    applied = _applied(community_id)
+    blocked = _blocked(community_id)  # frozen: not given, and not taken from who has it
+    applied = {key: at for key, at in _applied(community_id).items() if key[1] not in blocked}
     wanted = {(uid, rid) for uid, rids in targets.items() for rid in rids}
     changes = [
         RoleChange(uid, rid, "add", "watchtime reached") for uid, rid in sorted(wanted - applied.keys())

@@ -10,6 +10,7 @@ from discord.ext import commands
 from accounts.selectors import GuildContext, guild_context
 from botworker.bridge import run_sync
 from kickbot.errors import KickbotError, NotAllowed
+from watchtime.services import RoleFacts
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -60,3 +61,34 @@ async def ensure_admin(ctx: commands.Context[Any]) -> bool:
 def community_admin() -> Any:
     """``@community_admin()`` on a command: Manage Server or the community's admin role."""
     return commands.check(ensure_admin)
+
+
+async def ensure_manage_roles(ctx: commands.Context[Any]) -> bool:
+    """Check for commands that make a role given out automatically: Discord's own Manage Roles too.
+
+    The community admin role alone is not enough: it is not a Discord permission over roles, and a
+    watchtime role is handed to whoever watches long enough (issue 16).
+    """
+    author = ctx.author
+    if not isinstance(author, discord.Member) or not author.guild_permissions.manage_roles:
+        raise AdminRequired("Watchtime roles also need Discord's Manage Roles permission.")
+    return True
+
+
+def manage_roles_required() -> Any:
+    """``@manage_roles_required()`` on a command: the invoker holds Manage Roles in Discord."""
+    return commands.check(ensure_manage_roles)
+
+
+def role_facts(role: discord.Role, guild: discord.Guild) -> RoleFacts:
+    """What the watchtime rules need to know about a Discord role."""
+    me = guild.me
+    return RoleFacts(
+        id=role.id,
+        name=role.name,
+        position=role.position,
+        managed=bool(role.managed),
+        is_default=bool(role.is_default()),
+        bot_top_position=me.top_role.position if me is not None else 0,
+        permissions=int(role.permissions.value),
+    )

@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import discord
+import yarl
 from django.conf import settings
 
 from botworker.discord.bot import KickbotBot
@@ -23,8 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def configure_rest_base() -> None:
-    """Point discord.py's REST client at DISCORD_API_BASE_URL (a fake server in tests)."""
+    """Point discord.py at DISCORD_API_BASE_URL and DISCORD_GATEWAY_URL (a fake Discord in tests)."""
     discord.http.Route.BASE = settings.DISCORD_API_BASE_URL
+    # discord.py 2 connects to this constant rather than asking GET /gateway/bot.
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.DISCORD_GATEWAY_URL + "/")
 
 
 async def discord_component(runtime: BotRuntime, *, bot: KickbotBot | None = None) -> None:

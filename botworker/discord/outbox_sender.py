@@ -16,9 +16,10 @@ import discord
 
 from botworker.aio import wait_any
 from botworker.bridge import run_sync
-from botworker.discord.common import NO_MENTIONS
+from botworker.discord.common import NO_MENTIONS, role_facts
 from botworker.models import OutboxMessage
 from botworker.outbox import DISCORD_KINDS, OutboxItem, outbox_claim, outbox_mark_failed, outbox_mark_sent
+from watchtime.services import dangerous_permissions, watch_role_grant_refused
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,16 @@ class DiscordOutboxSender:
         role = guild.get_role(int(item.payload["role_id"]))
         if role is None:
             raise PermanentFailure("role not found")
+        if item.kind == OutboxMessage.Kind.DISCORD_ROLE_ADD and dangerous_permissions(role.permissions.value):
+            # The last gate, whoever queued the grant: the role's permissions as Discord has them now.
+            if item.community_id is not None:
+                await run_sync(watch_role_grant_refused)(
+                    community_id=item.community_id,
+                    role=role_facts(role, guild),
+                    discord_user_id=user_id,
+                    notify_user_id=guild.owner_id,
+                )
+            raise PermanentFailure("role has a dangerous permission")
         member = guild.get_member(user_id) or await guild.fetch_member(user_id)
         reason = str(item.payload.get("reason", "kickbot"))[:200]
         if item.kind == OutboxMessage.Kind.DISCORD_ROLE_ADD:

@@ -53,7 +53,7 @@ class MockRole(CustomMockMixin, unittest.mock.MagicMock):
     spec_set = discord.Role
 
     def __init__(self, **kwargs: Any) -> None:
-        defaults = {"id": next_id(), "name": "role", "position": 1}
+        defaults = {"id": next_id(), "name": "role", "position": 1, "permissions": discord.Permissions.none()}
         super().__init__(**(defaults | kwargs))
         self.mention = f"<@&{self.id}>"
 

@@ -51,7 +51,12 @@ def cog() -> WatchtimeCog:
 
 
 def admin_ctx(guild: MockGuild, **kw: Any) -> MockContext:
-    author = MockMember(guild=guild, guild_permissions=discord.Permissions(manage_guild=True))
+    staff = role(guild, position=9, name="Staff")
+    author = MockMember(
+        guild=guild,
+        guild_permissions=discord.Permissions(manage_guild=True, manage_roles=True),
+        top_role=staff,
+    )
     return MockContext(guild=guild, author=author, **kw)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import discord
 import pytest
 
 from accounts.models import Link
@@ -14,7 +15,9 @@ from tests.watchtime.conftest import kick_user
 from watchtime.errors import RoleRejected
 from watchtime.models import AppliedRole, WatchRole, WatchSettings, WatchTotal
 from watchtime.services import (
+    DANGEROUS_MASK,
     RoleFacts,
+    dangerous_permissions,
     parse_minutes,
     roles_plan,
     roles_reconcile,
@@ -24,13 +27,29 @@ from watchtime.services import (
     watch_role_remove,
     watch_role_set_enabled,
     watch_role_update,
+    watch_roles_observe,
 )
+
+# discord.py's own flag names for the bits the service calls dangerous (issue 16's list).
+DANGEROUS_FLAGS = {
+    "administrator": "Administrator",
+    "manage_guild": "Manage Server",
+    "manage_roles": "Manage Roles",
+    "manage_channels": "Manage Channels",
+    "manage_webhooks": "Manage Webhooks",
+    "ban_members": "Ban Members",
+    "kick_members": "Kick Members",
+    "moderate_members": "Timeout Members",
+    "mention_everyone": "Mention @everyone",
+}
 
 BRONZE, SILVER, GOLD = 111_111_111_111_111_101, 111_111_111_111_111_102, 111_111_111_111_111_103
 ALICE, BOB = 555_555_555_555_555_001, 555_555_555_555_555_002
 
 
-def facts(role_id: int, *, position: int = 2, managed: bool = False, default: bool = False) -> RoleFacts:
+def facts(
+    role_id: int, *, position: int = 2, managed: bool = False, default: bool = False, permissions: int = 0
+) -> RoleFacts:
     return RoleFacts(
         id=role_id,
         name=f"r{role_id % 1000}",
@@ -38,6 +57,7 @@ def facts(role_id: int, *, position: int = 2, managed: bool = False, default: bo
         managed=managed,
         is_default=default,
         bot_top_position=10,
+        permissions=permissions,
     )
 
 
@@ -166,6 +186,15 @@ def test_reconcile_sends_nothing_for_linked_users_who_left(ladder: Any) -> None:
         (facts(7, managed=True), "managed"),
         (facts(7, position=10), "at or above my highest role"),
         (facts(7, position=11), "at or above my highest role"),
+        *[
+            (facts(7, permissions=discord.Permissions(**{flag: True}).value), name)
+            for flag, name in DANGEROUS_FLAGS.items()
+        ],
+        # Safe permissions plus a dangerous one are still refused.
+        (
+            facts(7, permissions=(discord.Permissions.text() | discord.Permissions(ban_members=True)).value),
+            "Ban",
+        ),
     ],
 )
 def test_unusable_roles_are_refused(community: Any, role: RoleFacts, message: str) -> None:
@@ -230,3 +259,49 @@ def test_unlink_service_takes_the_watchtime_roles_off(ladder: Any) -> None:
         ("discord_role_remove", ALICE, SILVER),
     ]
     assert not AppliedRole.objects.filter(discord_user_id=ALICE).exists()
+
+
+def test_the_dangerous_mask_is_exactly_discordpys_flags() -> None:
+    expected = discord.Permissions(**dict.fromkeys(DANGEROUS_FLAGS, True)).value
+    assert DANGEROUS_MASK == expected
+    safe = discord.Permissions.text() | discord.Permissions.voice()
+    safe.mention_everyone = False
+    assert dangerous_permissions(safe.value) == []
+
+
+def test_an_existing_role_with_a_dangerous_permission_cannot_be_updated(community: Any) -> None:
+    watch_role_add(community_id=community.pk, role=facts(7), minutes="60", actor_label="t")
+    with pytest.raises(RoleRejected, match="Kick Members"):
+        watch_role_update(
+            community_id=community.pk, role=facts(7, permissions=1 << 1), minutes="5", actor_label="t"
+        )
+    assert WatchRole.objects.get().minutes_required == 60
+
+
+def test_a_blocked_role_is_neither_given_nor_taken_until_safe_again(ladder: Any) -> None:
+    roles_sync(community_id=ladder.pk)  # alice gets bronze and silver
+    assert set(AppliedRole.objects.values_list("discord_role_id", flat=True)) == {BRONZE, SILVER}
+
+    changes = watch_roles_observe(
+        community_id=ladder.pk,
+        roles=[facts(SILVER, permissions=1 << 3), facts(GOLD), facts(424242, permissions=1 << 3)],
+        notify_user_id=ALICE,
+    )
+    assert [(c.role_id, c.blocked) for c in changes] == [
+        (SILVER, ["Administrator"])
+    ]  # not a watch role: ignored
+    WatchTotal.objects.filter(kick_user_id=1).update(minutes=7000)  # now due gold too
+    planned = roles_plan(community_id=ladder.pk)
+    assert [(c.role_id, c.op) for c in planned] == [(GOLD, "add")]  # silver: no add, no remove
+
+    # Seen again unchanged: no new notice. The owner was told by DM (no link-log channel).
+    watch_roles_observe(
+        community_id=ladder.pk, roles=[facts(SILVER, permissions=1 << 3)], notify_user_id=ALICE
+    )
+    notices = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.DISCORD_MESSAGE)
+    assert [(n.target, n.payload["dm"]) for n in notices] == [(str(ALICE), True)]
+
+    watch_roles_observe(community_id=ladder.pk, roles=[facts(SILVER)], notify_user_id=ALICE)
+    assert [n.payload["content"].split()[0] for n in notices.all()] == ["⚠️", "✅"]
+    assert "I use it again" in notices.order_by("id").last().payload["content"]
+    assert WatchRole.objects.get(discord_role_id=SILVER).blocked_permissions == 0

@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import discord
 from discord.ext import commands, tasks
 
 from botworker.bridge import run_sync
-from botworker.discord.common import NO_MENTIONS, community_admin, community_of, reply
-from kickbot.errors import InvalidInput, KickbotError
+from botworker.discord.common import (
+    NO_MENTIONS,
+    community_admin,
+    community_of,
+    manage_roles_required,
+    reply,
+    role_facts,
+)
+from kickbot.errors import InvalidInput, KickbotError, NotAllowed
 from kickbot.text import discord_safe
 from watchtime.commands import describe_rank
 from watchtime.selectors import (
@@ -30,7 +38,6 @@ from watchtime.selectors import (
     watch_settings,
 )
 from watchtime.services import (
-    RoleFacts,
     roles_reconcile,
     roles_sync,
     tracking_set,
@@ -38,6 +45,7 @@ from watchtime.services import (
     watch_role_remove,
     watch_role_set_enabled,
     watch_role_update,
+    watch_roles_observe,
 )
 
 log = logging.getLogger(__name__)
@@ -69,16 +77,13 @@ def _safe(text: str) -> str:
     return discord_safe(text)
 
 
-def role_facts(role: discord.Role, guild: discord.Guild) -> RoleFacts:
-    me = guild.me
-    return RoleFacts(
-        id=role.id,
-        name=role.name,
-        position=role.position,
-        managed=bool(role.managed),
-        is_default=bool(role.is_default()),
-        bot_top_position=me.top_role.position if me is not None else 0,
-    )
+def ensure_below_invoker(ctx: commands.Context[Any], role: discord.Role) -> None:
+    """Discord's own rule: a member hands out only roles below their highest role (owners any)."""
+    author = ctx.author
+    if ctx.guild is not None and author.id == ctx.guild.owner_id:
+        return
+    if not isinstance(author, discord.Member) or role.position >= author.top_role.position:
+        raise NotAllowed("That role is at or above your highest role, so you can't hand it out.")
 
 
 async def resolve_role(ctx: commands.Context[Any], text: str) -> discord.Role:
@@ -97,6 +102,13 @@ async def resolve_role(ctx: commands.Context[Any], text: str) -> discord.Role:
     if role is None:
         raise InvalidInput("I can't find that role in this server. Mention it like @Role or give its id.")
     return role
+
+
+async def observe_roles(community_id: int, guild: discord.Guild, roles: Sequence[discord.Role]) -> None:
+    """Record the watchtime roles' permissions as Discord shows them; the owner hears of a change."""
+    await run_sync(watch_roles_observe)(
+        community_id=community_id, roles=[role_facts(r, guild) for r in roles], notify_user_id=guild.owner_id
+    )
 
 
 def _actor(ctx: commands.Context[Any]) -> str:
@@ -202,11 +214,24 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     async def roles(self, ctx: commands.Context[Any]) -> None:
         await reply(ctx, ROLES_USAGE)
 
-    async def _sync(self, community_id: int) -> None:
+    async def _sync(self, community_id: int, guild: discord.Guild | None) -> None:
         try:
+            if guild is not None:
+                await observe_roles(community_id, guild, guild.roles)
             await run_sync(roles_sync)(community_id=community_id)
         except Exception:  # the periodic sync will catch up; the change itself is saved
             log.exception("role sync after a roles command failed")
+
+    @commands.Cog.listener()
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        """A role edited on Discord: a watchtime role that gained a dangerous permission is skipped."""
+        if before.permissions == after.permissions:
+            return
+        try:
+            community = await community_of(after.guild)
+        except KickbotError:
+            return
+        await observe_roles(community.community_id, after.guild, [after])
 
     @roles.command(name="list", description="List the watchtime roles")
     @commands.guild_only()
@@ -228,9 +253,11 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     @roles.command(name="add", description="Grant a role at a watchtime (minutes, or like 10h)")
     @commands.guild_only()
     @community_admin()
+    @manage_roles_required()
     async def roles_add(self, ctx: commands.Context[Any], role: str, minutes: str) -> None:
         community = await community_of(ctx.guild)
         target = await resolve_role(ctx, role)
+        ensure_below_invoker(ctx, target)
         assert ctx.guild is not None
         row = await run_sync(watch_role_add)(
             community_id=community.community_id,
@@ -238,7 +265,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
             minutes=minutes,
             actor_label=_actor(ctx),
         )
-        await self._sync(community.community_id)
+        await self._sync(community.community_id, ctx.guild)
         await reply(
             ctx, f"{target.mention} is now given at {format_minutes(row.minutes_required)} of watchtime."
         )
@@ -246,9 +273,11 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     @roles.command(name="update", description="Change the watchtime a role needs")
     @commands.guild_only()
     @community_admin()
+    @manage_roles_required()
     async def roles_update(self, ctx: commands.Context[Any], role: str, minutes: str) -> None:
         community = await community_of(ctx.guild)
         target = await resolve_role(ctx, role)
+        ensure_below_invoker(ctx, target)
         assert ctx.guild is not None
         row = await run_sync(watch_role_update)(
             community_id=community.community_id,
@@ -256,7 +285,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
             minutes=minutes,
             actor_label=_actor(ctx),
         )
-        await self._sync(community.community_id)
+        await self._sync(community.community_id, ctx.guild)
         await reply(ctx, f"{target.mention} now needs {format_minutes(row.minutes_required)} of watchtime.")
 
     @roles.command(name="remove", description="Stop using a role (members lose it)")
@@ -268,16 +297,18 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
         await run_sync(watch_role_remove)(
             community_id=community.community_id, role_id=target.id, actor_label=_actor(ctx)
         )
-        await self._sync(community.community_id)
+        await self._sync(community.community_id, ctx.guild)
         await reply(ctx, f"{target.mention} is no longer a watchtime role; members who got it lose it.")
 
     async def _set_enabled(self, ctx: commands.Context[Any], role: str, enabled: bool) -> None:
         community = await community_of(ctx.guild)
         target = await resolve_role(ctx, role)
+        if enabled:
+            ensure_below_invoker(ctx, target)
         await run_sync(watch_role_set_enabled)(
             community_id=community.community_id, role_id=target.id, enabled=enabled, actor_label=_actor(ctx)
         )
-        await self._sync(community.community_id)
+        await self._sync(community.community_id, ctx.guild)
         if enabled:
             await reply(ctx, f"{target.mention} is enabled again.")
         else:
@@ -286,6 +317,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     @roles.command(name="enable", description="Enable a watchtime role")
     @commands.guild_only()
     @community_admin()
+    @manage_roles_required()
     async def roles_enable(self, ctx: commands.Context[Any], role: str) -> None:
         await self._set_enabled(ctx, role, True)
 
@@ -330,6 +362,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
         except KickbotError:  # a guild without a community
             return 0
         member_roles = {m.id: [r.id for r in m.roles] for m in guild.members if not m.bot}
+        await observe_roles(community.community_id, guild, guild.roles)
         rows = await run_sync(roles_reconcile)(community_id=community.community_id, member_roles=member_roles)
         await run_sync(roles_sync)(community_id=community.community_id)
         return int(rows)
