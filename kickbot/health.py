@@ -90,6 +90,7 @@ def _summary(per_channel: dict[str, Any]) -> dict[str, Any]:
         "ingesting": sum(1 for c in per_channel.values() if c["ingesting"]),
         "connected": sum(1 for c in per_channel.values() if c["connected"]),
         "lag_p95_ms_max": max(lags) if lags else None,
+        "errors": sum(c["errors"] for c in per_channel.values()),
     }
 
 
@@ -129,6 +130,8 @@ def _ingest_entry(data: dict[bytes, bytes], *, now: float) -> dict[str, Any]:
         "lag_p95_ms": _num(data.get(b"lag_p95_ms")),
         "last_event_age_s": None if last is None else round(now - last, 1),
         "events": int(_num(data.get(b"events")) or 0),
+        # unparseable frames and webhooks, failed handlers, gifts left without a gifter
+        "errors": int(_num(data.get(b"errors")) or 0),
         "outage": _outage(
             data.get(b"outage_started"),
             data.get(b"outage_ended"),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 
 from kickbot.models import Community
 
@@ -52,10 +53,13 @@ def integrations_state() -> list[IntegrationState]:
 
 
 def kick_communities() -> list[dict[str, Any]]:
-    """Communities whose Kick chat can be read (chatroom id known), as plain values."""
+    """Communities the bot ingests, as plain values: Pusher needs the chatroom id; webhooks, which the
+    web process accepts for any community with a broadcaster id, need only that."""
     return [
         dict(row)
-        for row in Community.objects.filter(kick_chatroom_id__isnull=False)
+        for row in Community.objects.filter(
+            Q(kick_chatroom_id__isnull=False) | Q(kick_broadcaster_user_id__isnull=False)
+        )
         .order_by("id")
         .values(
             "id",

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from botworker.kick.parsers import webhook_event_types
+from botworker.kick.parsers import WEBHOOK_VERSIONS, webhook_event_types
 from botworker.kick.webhook_queue import webhook_enqueue
 from kickbot.integrations.kick.webhooks import (
     KICK_PUBLIC_KEY_PEM,
@@ -107,6 +107,12 @@ def kick_webhook(request: HttpRequest) -> HttpResponse:
     if event_type not in webhook_event_types():
         log.info("ignored webhook of unknown type %s", event_type[:64])
         return _answer(200, "ignored")
+    # Absent only in deliveries older than the header; every documented event is version 1.
+    version = headers.get("Kick-Event-Version", "1").strip() or "1"
+    if version not in WEBHOOK_VERSIONS:
+        # Read as version 1 it could count wrong; a 200 would lose it. Kick retries anything else.
+        log.warning("refused a %s webhook of version %s: not one this bot reads", event_type, version[:16])
+        return _answer(503, "unsupported event version")
     try:
         payload = orjson.loads(body)
         broadcaster_id = int(payload["broadcaster"]["user_id"])
@@ -125,7 +131,12 @@ def kick_webhook(request: HttpRequest) -> HttpResponse:
             return _answer(200, "duplicate")
         try:
             webhook_enqueue(
-                client, community_id=community_id, event_type=event_type, message_id=message_id, body=body
+                client,
+                community_id=community_id,
+                event_type=event_type,
+                message_id=message_id,
+                body=body,
+                version=version,
             )
         except redis.RedisError:
             client.delete(seen)  # not queued: Kick's retry must get through

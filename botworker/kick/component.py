@@ -279,12 +279,15 @@ class KickIngestion:
                 self.pusher_url,
                 channels_for(cfg.chatroom_id, cfg.channel_id),
                 pipeline.on_frame,
+                on_reject=pipeline.frame_rejected,
                 **self.listener_options,
             )
             self.listeners[cfg.id] = listener
             workers.append(listener.run(stop))
         else:
-            log.warning("%s: chatroom id and channel id are both needed to read Pusher", cfg.slug)
+            log.warning(
+                "%s: chatroom id and channel id are both needed to read Pusher; reading webhooks only", cfg.slug
+            )
         workers.append(pipeline.drain(stop))
         reader = WebhookReader(self.redis, community_id=cfg.id, consumer=self.holder_id)
         workers.append(self._webhooks(reader, pipeline, stop))
@@ -418,7 +421,7 @@ async def kick_component(runtime: Any) -> None:
     """BotRuntime component: ingest every configured community until the runtime stops."""
     rows = await run_sync(kick_communities)()
     if not rows:
-        log.info("no community has a Kick chatroom id yet; checking again every 30 s")
+        log.info("no community has a Kick chatroom or broadcaster id yet; checking again every 30 s")
     redis = get_async_redis()
     try:
         await KickIngestion(communities=[_config(r) for r in rows], redis=redis, reload=_load_configs).run(

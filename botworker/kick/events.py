@@ -88,6 +88,7 @@ class GiftEvent:
     created_at: datetime
     source: Source
     event_key: str  # webhook: Kick-Event-Message-Id; pusher: the semantic key (or a frame id)
+    gifter_slug: str | None = None
 
     @property
     def is_anonymous(self) -> bool:
@@ -106,7 +107,10 @@ class GiftEvent:
         return _short(f"gift:{gifter}:{','.join(self.giftee_usernames)}")
 
     def dedupe_keys(self) -> list[str]:
-        return _keys(f"evt:{self.source}:{self.event_key}", self.semantic_key())
+        """The report with the gifter's id has keys of its own: it completes a purchase reported
+        before without one (the database joins the two and awards once)."""
+        mark = ":id" if self.gifter_id is not None else ""
+        return _keys(f"evt:{self.source}:{self.event_key}{mark}", f"{self.semantic_key()}{mark}")
 
 
 @dataclass(frozen=True, slots=True)

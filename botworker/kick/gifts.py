@@ -24,7 +24,12 @@ the parsers turn the useful ones into :class:`GiftEvidence`. The rule:
 4. **Late frames.** Every emitted purchase is remembered for ``memory_s`` (10 minutes, at
    most ``max_memory`` entries). A giftee-bearing frame that overlaps a remembered purchase
    of the same gifter is dropped, however late; a frame without giftees is dropped if the
-   gifter had a purchase emitted within ``2 * window_s``.
+   gifter had a purchase emitted within ``2 * window_s``. **Except** when it carries the
+   gifter's id and the purchase went out without one (the authoritative frame has no id, and a
+   first-time gifter is not known by name yet): then the purchase is emitted once more, with the
+   id, so that ``gifts.services.gift_purchase_record`` can complete it. That service is the
+   guarantee (one award per purchase, by database constraint); this class only keeps the
+   number of reports down.
 
 The coalescer is in-memory and per process: the pipeline must also pass every emitted
 ``GiftEvent``'s ``dedupe_keys()`` through :class:`botworker.kick.dedupe.Dedupe`, which
@@ -68,14 +73,17 @@ class _Pending:
         if ev.quantity is not None and ev.origin != "leaderboard":
             self.quantity = max(self.quantity or 0, ev.quantity)
         self.frame_id = self.frame_id or ev.frame_id
+        # Frames without a time of their own carry the receive time: the earliest is the purchase's.
+        self.created_at = min(self.created_at, ev.created_at)
         self.origins.add(ev.origin)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Emitted:
     at: float
     gifter: str
     giftees: frozenset[str]
+    gift: GiftEvent  # what went out, with the gifter id once a report gave it
 
 
 def _same_purchase(
@@ -121,16 +129,20 @@ class GiftCoalescer:
             return out + self._feed_event(item, now)
         return out + self._feed_evidence(item, now)
 
-    def flush(self) -> list[GiftEvent]:
-        """Emit pending purchases whose window has passed (the fallback path)."""
+    def flush(self, *, everything: bool = False) -> list[GiftEvent]:
+        """Emit pending purchases whose window has passed (the fallback path); ``everything``: all of
+        them (the end of a replay: no more frames will come)."""
         now = self._clock()
         self._forget(now)
-        due = [p for p in self._pending if p.deadline <= now]
+        due = [p for p in self._pending if everything or p.deadline <= now]
         out: list[GiftEvent] = []
         for pending in due:
             self._pending.remove(pending)
-            if not pending.giftees and self._emitted_recently(pending.gifter, (), now):
-                continue  # a count-only frame for a purchase already emitted
+            if not pending.giftees:
+                match = self._emitted_match(pending.gifter, (), now)
+                if match is not None:  # a count-only frame for a purchase already emitted
+                    out.extend(self._attributed(match, pending.gifter_id))
+                    continue
             out.append(self._emit(pending, now))
         return out
 
@@ -138,19 +150,24 @@ class GiftCoalescer:
 
     def _feed_event(self, gift: GiftEvent, now: float) -> list[GiftEvent]:
         gifter = gifter_key(gift.gifter_username)
-        if self._emitted_recently(gifter, gift.giftee_usernames, now):
+        match = self._emitted_match(gifter, gift.giftee_usernames, now)
+        if match is not None:
+            if gift.gifter_id is not None and match.gift.gifter_id is None:
+                match.gift = replace(match.gift, gifter_id=gift.gifter_id)
+                return [gift]  # the webhook names the gifter the Pusher frames could not
             log.debug("gift by %s already counted from another frame", gifter)
             return []
         self._pending = [
             p for p in self._pending if not _same_purchase(p.gifter, p.giftees, gifter, gift.giftee_usernames)
         ]
-        self._remember(gifter, gift.giftee_usernames, now)
+        self._remember(gifter, gift.giftee_usernames, now, gift)
         return [gift]
 
     def _feed_evidence(self, ev: GiftEvidence, now: float) -> list[GiftEvent]:
         gifter = ev.gifter
-        if self._emitted_recently(gifter, ev.giftee_usernames, now):
-            return []
+        match = self._emitted_match(gifter, ev.giftee_usernames, now)
+        if match is not None:
+            return self._attributed(match, ev.gifter_id)
         pending = next(
             (p for p in self._pending if _same_purchase(p.gifter, p.giftees, gifter, ev.giftee_usernames)),
             None,
@@ -188,8 +205,15 @@ class GiftCoalescer:
         )
         key = gift.semantic_key() if giftees else f"frame:{pending.frame_id or id(pending)}"
         gift = replace(gift, event_key=key)
-        self._remember(pending.gifter, giftees, now)
+        self._remember(pending.gifter, giftees, now, gift)
         return gift
+
+    def _attributed(self, match: _Emitted, gifter_id: int | None) -> list[GiftEvent]:
+        """A late frame of an emitted purchase: the purchase again, with the gifter id it lacked."""
+        if gifter_id is None or match.gift.gifter_id is not None:
+            return []
+        match.gift = replace(match.gift, gifter_id=gifter_id)
+        return [match.gift]
 
     def retract(self, gift: GiftEvent) -> None:
         """Forget an emitted purchase whose handling failed, so that its redelivery is emitted again."""
@@ -197,20 +221,20 @@ class GiftCoalescer:
         kept = [e for e in self._emitted if not (e.gifter == gifter and e.giftees == giftees)]
         self._emitted = deque(kept, maxlen=self._emitted.maxlen)
 
-    def _remember(self, gifter: str, giftees: tuple[str, ...], now: float) -> None:
-        self._emitted.append(_Emitted(at=now, gifter=gifter, giftees=frozenset(giftees)))
+    def _remember(self, gifter: str, giftees: tuple[str, ...], now: float, gift: GiftEvent) -> None:
+        self._emitted.append(_Emitted(at=now, gifter=gifter, giftees=frozenset(giftees), gift=gift))
 
-    def _emitted_recently(self, gifter: str, giftees: tuple[str, ...], now: float) -> bool:
+    def _emitted_match(self, gifter: str, giftees: tuple[str, ...], now: float) -> _Emitted | None:
         """Overlapping giftees match for ``memory_s``; an unknown side only for ``2 * window_s``."""
-        for e in self._emitted:
+        for e in reversed(self._emitted):
             if e.gifter != gifter:
                 continue
             if e.giftees and giftees:
                 if not e.giftees.isdisjoint(giftees) and now - e.at <= self.memory_s:
-                    return True
+                    return e
             elif now - e.at <= 2 * self.window_s:
-                return True
-        return False
+                return e
+        return None
 
     def _forget(self, now: float) -> None:
         while self._emitted and now - self._emitted[0].at > self.memory_s:

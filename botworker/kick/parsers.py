@@ -15,6 +15,7 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from botworker.kick.events import (
     PusherItem,
     SubEvent,
 )
+from kickbot.integrations.kick.webhooks import parse_timestamp
 
 MAX_CONTENT_CHARS = 10_000
 MAX_FRAME_BYTES = 1_048_576
@@ -109,7 +111,8 @@ def _list(value: Any, field: str) -> list[Any]:
 
 
 def _dt(value: Any) -> datetime | None:
-    """ISO 8601 (with Z, offset, or naive = UTC; space or T) or epoch seconds/ms → aware UTC."""
+    """RFC 3339 in full (``t``/``z``, offsets, long fractions), other ISO 8601 (naive = UTC) or epoch
+    seconds/ms → aware UTC."""
     try:
         if isinstance(value, bool):
             return None
@@ -118,6 +121,8 @@ def _dt(value: Any) -> datetime | None:
             return datetime.fromtimestamp(seconds, tz=UTC)
         if isinstance(value, str) and value.strip():
             text = value.strip()
+            with contextlib.suppress(ValueError):
+                return parse_timestamp(text)
             if text.endswith(("Z", "z")):
                 text = text[:-1] + "+00:00"
             parsed = datetime.fromisoformat(text)
@@ -506,6 +511,7 @@ def _w_gifts(d: dict[str, Any], message_id: str, now: datetime) -> list[Event]:
             created_at=_dt(d.get("created_at")) or now,
             source="webhook",
             event_key=message_id,
+            gifter_slug=None if anonymous else _opt_str(gifter.get("channel_slug"), "gifter.channel_slug"),
         )
     ]
 
@@ -559,17 +565,30 @@ _WEBHOOK: dict[str, Callable[[dict[str, Any], str, datetime], list[Event]]] = {
 }
 
 
+# ``Kick-Event-Version`` values whose payloads the parsers read (events/event-types.md: all are 1).
+WEBHOOK_VERSIONS = frozenset({"1"})
+
+
 def webhook_to_events(
-    event_type: str, message_id: str, body: bytes | str | dict[str, Any], *, now: datetime | None = None
+    event_type: str,
+    message_id: str,
+    body: bytes | str | dict[str, Any],
+    *,
+    now: datetime | None = None,
+    version: str = "1",
 ) -> list[Event]:
     """Typed events from a (signature-checked) webhook body.
 
     ``message_id`` is the ``Kick-Event-Message-Id`` header, the delivery's idempotency key; it
     becomes ``event_key`` (chat events use the body's ``message_id`` as their id instead).
+    ``version`` is the ``Kick-Event-Version`` header: a payload of a version we do not know is
+    refused (``ParseError``), never read as if it were version 1.
     """
     handler = _WEBHOOK.get(event_type)
     if handler is None:
         return []
+    if version not in WEBHOOK_VERSIONS:
+        raise ParseError(f"{event_type} version {version[:16]!r} is not one we read")
     if not isinstance(message_id, str) or not message_id:
         raise ParseError("message id missing")
     data = body if isinstance(body, dict) else _loads(body, "body")

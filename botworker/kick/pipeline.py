@@ -35,6 +35,7 @@ from botworker.kick.gifts import GiftCoalescer
 from botworker.kick.handlers import EventContext, EventHandlers
 from botworker.kick.outage import REDIS_DOWN, Backoff, IngestionHalted, RedisWatch
 from botworker.kick.parsers import ParseError, PusherFrame, pusher_to_events, webhook_to_events
+from gifts.services import ATTRIBUTION_WINDOW, gift_purchases_settle
 from kickbot.redis_client import key
 from kickbot.services import community_live_set
 from watchtime.activity import activity_record_many
@@ -46,6 +47,8 @@ LAG_WINDOW_S = 300
 # process killed between the two (kill -9, OOM) must not hide the event from its redelivery
 # (a webhook stream entry is reclaimed after 30 s idle) for the whole dedupe window.
 CLAIM_TTL_S = 25
+# How often parked gift purchases (gifter id not known yet) are looked at again while there are any.
+GIFT_SETTLE_EVERY_S = 5.0
 
 
 class DeliveryFailed(Exception):
@@ -183,6 +186,9 @@ class CommunityPipeline:
         self.halt = asyncio.Event()
         self._waiting = 0  # batches waiting for Redis right now
         self._backlog_uncounted = False  # frames queued behind a waiting batch, counted at recovery
+        # A gift went to the database without its gifter's id (at start: one an earlier run parked?).
+        self._gifts_parked = True
+        self._gifts_settle_at = 0.0
 
     def reconfigure(self, community: CommunityConfig) -> None:
         """New prefix or bot account from the dashboard, applied between two batches."""
@@ -253,10 +259,10 @@ class CommunityPipeline:
                 self.stats.errors += 1
                 log.exception("a batch of %s frames failed", len(batch))
 
-    async def on_webhook(self, event_type: str, message_id: str, body: bytes) -> None:
+    async def on_webhook(self, event_type: str, message_id: str, body: bytes, version: str = "1") -> None:
         """A webhook delivery whose signature the web process has verified."""
         try:
-            parsed = webhook_to_events(event_type, message_id, body)
+            parsed = webhook_to_events(event_type, message_id, body, version=version)
         except ParseError:
             self.stats.errors += 1
             log.info("skipped unparseable %s webhook", event_type[:80])
@@ -268,10 +274,27 @@ class CommunityPipeline:
         if failed:
             raise DeliveryFailed(f"{len(failed)} of {len(events)} events of a {event_type[:64]} failed")
 
+    def frame_rejected(self) -> None:
+        """The listener refused a frame itself (junk, or its handler failed): an ingestion error."""
+        self.stats.errors += 1
+
     async def tick(self) -> None:
-        """About once a second: gifts whose window passed, new users to the database."""
+        """About once a second: gifts whose window passed, new users to the database, parked gifts."""
         await self.dispatch_many(self.coalescer.flush())
         await self.users.flush()
+        if self._gifts_parked and self.clock() >= self._gifts_settle_at:
+            await self.settle_gifts(expire_before=datetime.now(UTC) - ATTRIBUTION_WINDOW)
+
+    async def settle_gifts(self, *, expire_before: datetime) -> int:
+        """Complete parked gift purchases whose gifter is known by now (a chat line stored the name);
+        those parked since before ``expire_before`` count as errors. Returns the purchases still parked."""
+        self._gifts_settle_at = self.clock() + GIFT_SETTLE_EVERY_S
+        report = await run_sync(gift_purchases_settle, idempotent=True)(
+            community_id=self.community.id, expire_before=expire_before
+        )
+        self.stats.errors += report.unattributed[self.community.id]
+        self._gifts_parked = report.pending > 0
+        return report.pending
 
     # --- dispatch ------------------------------------------------------------------------
     async def dispatch(self, event: Event) -> None:
@@ -398,6 +421,9 @@ class CommunityPipeline:
                     await run_sync(community_live_set, idempotent=True)(  # a repeat changes nothing
                         community_id=self.community.id, is_live=event.is_live, at=event.created_at
                     )
+                elif isinstance(event, GiftEvent):
+                    await self.users.flush()  # a gifter's chat line a moment ago names them
+                    self._gifts_parked |= event.gifter_id is None and not event.is_anonymous
                 if self.handlers.for_event(event) and await self.handlers.dispatch(self.ctx, event):
                     self.stats.errors += 1
                     batch.failed.append(event)

@@ -105,6 +105,7 @@ class PusherListener:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         proxy: str | None = None,
+        on_reject: Callable[[], None] | None = None,
     ) -> None:
         if not channels:
             raise ValueError("PusherListener needs at least one channel")
@@ -119,6 +120,7 @@ class PusherListener:
         self.open_timeout_s = open_timeout_s
         self.healthy_after_s = healthy_after_s
         self.proxy = proxy
+        self.on_reject = on_reject  # told of every frame refused here (junk, or on_event failed)
         self._clock = clock
         self._sleep = sleep
         self.state = ListenerState()
@@ -237,6 +239,7 @@ class PusherListener:
                 frame = parse_pusher_frame(raw)
             except ParseError as exc:
                 self.state.junk_frames += 1
+                self._rejected()
                 log.warning("kick pusher: junk frame skipped (%d chars): %s", len(raw), exc)
                 continue
             await self._handle(ws, frame)
@@ -258,7 +261,12 @@ class PusherListener:
                 await self.on_event(frame)
             except Exception:
                 self.state.handler_errors += 1
+                self._rejected()
                 log.exception("kick pusher: handler failed on %s", event[:80])
+
+    def _rejected(self) -> None:
+        if self.on_reject is not None:
+            self.on_reject()
 
     def _raise_error(self, frame: PusherFrame) -> None:
         data = frame.data or {}

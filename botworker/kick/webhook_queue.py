@@ -34,18 +34,25 @@ def stream_key(community_id: int) -> str:
 
 
 def webhook_enqueue(
-    client: redis.Redis, *, community_id: int, event_type: str, message_id: str, body: bytes
+    client: redis.Redis,
+    *,
+    community_id: int,
+    event_type: str,
+    message_id: str,
+    body: bytes,
+    version: str = "1",
 ) -> None:
     """Hand one verified delivery to the bot (sync: called from the web view)."""
     client.xadd(
         stream_key(community_id),
-        {"type": event_type, "id": message_id, "body": body},
+        {"type": event_type, "id": message_id, "body": body, "version": version},
         maxlen=MAXLEN,
         approximate=True,
     )
 
 
-Handler = Callable[[str, str, bytes], Awaitable[None]]
+# (event type, message id, body, Kick-Event-Version)
+Handler = Callable[[str, str, bytes, str], Awaitable[None]]
 
 
 class WebhookReader:
@@ -69,7 +76,10 @@ class WebhookReader:
         for entry_id, fields in entries:
             try:
                 await handler(
-                    _text(fields.get(b"type")), _text(fields.get(b"id")), bytes(fields.get(b"body") or b"")
+                    _text(fields.get(b"type")),
+                    _text(fields.get(b"id")),
+                    bytes(fields.get(b"body") or b""),
+                    _text(fields.get(b"version")) or "1",  # entries queued before versions were kept
                 )
             except IngestionHalted:
                 raise  # not handled; pending for whoever ingests next

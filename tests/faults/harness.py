@@ -186,6 +186,7 @@ class World:
     groups: list[subprocess.Popen[bytes]] = field(default_factory=list)
     community_id: int = 0
     database_url: str | None = None  # None: SQLite under tmp/var (or FAULTS_DATABASE_URL)
+    redis_url: str = REDIS_URL  # the suite's own Redis for tests outside the fault suite
 
     def env(self, **extra: str) -> dict[str, str]:
         tokens = self.tokens
@@ -198,7 +199,7 @@ class World:
             DJANGO_SETTINGS_MODULE="kickbot.settings",
             KICKBOT_VAR_DIR=str(self.tmp / "var"),
             DJANGO_SECRET_KEY="faults-secret-key-" + "x" * 40,
-            REDIS_URL=REDIS_URL,
+            REDIS_URL=self.redis_url,
             REDIS_KEY_PREFIX=self.prefix,
             KICK_PUSHER_URL=self.pusher.url,
             KICK_API_BASE_URL=self.kick.url,
@@ -320,7 +321,7 @@ class World:
 
     def send_task(self, name: str, **kwargs: Any) -> str:
         """Queue a task through the deployment's broker (what beat does); returns the task id."""
-        app = Celery("faults", broker=REDIS_URL, set_as_current=False)
+        app = Celery("faults", broker=self.redis_url, set_as_current=False)
         app.conf.broker_transport_options = {"global_keyprefix": f"{self.prefix}:celery:"}
         try:
             return str(app.send_task(name, kwargs=kwargs).id)
@@ -360,7 +361,7 @@ class World:
             lite.close()
 
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(REDIS_URL)
+        return redis.Redis.from_url(self.redis_url)
 
     def webhook(self, event_type: str, message_id: str, body: bytes) -> None:
         """What the web process does with a verified delivery: XADD to the community's stream."""

@@ -151,13 +151,11 @@ class PrivateRedisWorld(World):
 
 
 def report() -> None:
-    """Replies per command message (count and first creation time), gift ledger keys, ingest counters."""
-    from django.db.models import Count
-
+    """Replies per command message (count and first creation time), gifts in the ledger, ingest counters."""
     from botworker.models import OutboxMessage
     from kickbot.health import ingest_for
     from kickbot.models import Community
-    from raffle.models import TicketEntry
+    from tests.faults.world import gift_ledger
 
     replies: dict[str, dict[str, Any]] = {}
     for payload, created in OutboxMessage.objects.filter(kind="kick_chat").values_list(
@@ -167,19 +165,14 @@ def report() -> None:
         entry = replies.setdefault(rid, {"n": 0, "first_at": created.timestamp()})
         entry["n"] += 1
         entry["first_at"] = min(entry["first_at"], created.timestamp())
-    gifts = TicketEntry.objects.filter(source="gift")
     community = Community.objects.get(kick_channel_slug="streamer")
+    ledger = gift_ledger()
     print(
         json.dumps(
             {
                 "replies": replies,
-                "gift_keys": sorted(gifts.values_list("source_key", flat=True)),
-                "doubled_gift_keys": list(
-                    gifts.values("source_key")
-                    .annotate(n=Count("id"))
-                    .filter(n__gt=1)
-                    .values_list("source_key", flat=True)
-                ),
+                "gift_keys": ledger["gift_keys"],
+                "doubled_gift_keys": ledger["doubled_gift_keys"],
                 "ingest": ingest_for(community_id=community.pk),
             }
         )

@@ -64,31 +64,47 @@ def setup() -> None:
     print(json.dumps({"community_id": community.pk}))
 
 
+def gift_ledger() -> dict[str, Any]:
+    """Gifts that reached the ledger, named by their reports (webhook message ids): ``gift_keys``;
+    ``doubled_gift_keys``: a ledger key written twice, or a report that awarded two purchases."""
+    from collections import Counter
+
+    from gifts.models import GiftPurchase
+    from raffle.models import TicketEntry
+
+    gifts = TicketEntry.objects.filter(source="gift")
+    by_key = gifts.values("source_key").annotate(n=Count("id"))
+    doubled = list(by_key.filter(n__gt=1).values_list("source_key", flat=True))
+    ledger_keys = set(gifts.values_list("source_key", flat=True))
+    refs = [
+        ref
+        for pk, purchase_refs in GiftPurchase.objects.values_list("pk", "refs")
+        if f"gift-purchase:{pk}" in ledger_keys
+        for ref in purchase_refs
+    ]
+    doubled += [ref for ref, n in Counter(refs).items() if n > 1]
+    return {
+        "gift_keys": sorted(set(refs)),
+        "gift_tickets": sum(gifts.values_list("amount", flat=True)),
+        "doubled_gift_keys": doubled,
+    }
+
+
 def report() -> None:
     from accounts.models import KickUser
     from botworker.models import OutboxMessage
-    from raffle.models import TicketEntry
 
     replies = OutboxMessage.objects.filter(kind="kick_chat")
     per_reply_to: dict[str, int] = {}
     for payload in replies.values_list("payload", flat=True):
         rid = str(payload.get("reply_to") or "")
         per_reply_to[rid] = per_reply_to.get(rid, 0) + 1
-    gifts = TicketEntry.objects.filter(source="gift")
-    doubled_gift_keys = list(
-        gifts.values("source_key")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .values_list("source_key", flat=True)
-    )
     print(
         json.dumps(
             {
                 "reply_to": per_reply_to,
                 "replies_sent": replies.filter(status="sent").count(),
-                "gift_keys": sorted(gifts.values_list("source_key", flat=True)),
-                "gift_tickets": sum(gifts.values_list("amount", flat=True)),
-                "doubled_gift_keys": doubled_gift_keys,
+                **gift_ledger(),
                 "kick_users": KickUser.objects.count(),
             }
         )

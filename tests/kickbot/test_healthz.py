@@ -72,17 +72,19 @@ def test_healthz_shows_kick_ingestion_per_community(client: Any, community: Any)
             "lag_p95_ms": "120",
             "last_event_at": str(time.time() - 3),
             "events": "17",
+            "errors": "2",
         },
     )
     from kickbot.health import health_report
 
     state = health_report(detail=True)["kick"][community.kick_channel_slug]
     assert state["ingesting"] and state["connected"]
-    assert (state["lag_p50_ms"], state["lag_p95_ms"], state["events"]) == (40.0, 120.0, 17)
+    assert (state["lag_p50_ms"], state["lag_p95_ms"]) == (40.0, 120.0)
+    assert (state["events"], state["errors"]) == (17, 2)
     assert 2 <= state["last_event_age_s"] <= 5
     # the public endpoint gives totals only: no channel names
     public = client.get("/healthz").json()["kick"]
-    assert public == {"channels": 1, "ingesting": 1, "connected": 1, "lag_p95_ms_max": 120.0}
+    assert public == {"channels": 1, "ingesting": 1, "connected": 1, "lag_p95_ms_max": 120.0, "errors": 2}
     assert community.kick_channel_slug not in client.get("/healthz").content.decode()
 
 
@@ -93,4 +95,5 @@ def test_healthz_says_when_nobody_ingests(client: Any, community: Any) -> None:
         "ingesting": 0,
         "connected": 0,
         "lag_p95_ms_max": None,
+        "errors": 0,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--file", required=True, help="JSON-lines file ('-' for standard input)")
-        parser.add_argument("--community", help="community slug (default: the first with a chatroom id)")
+        parser.add_argument("--community", help="community slug (default: the first with Kick ids)")
         parser.add_argument(
             "--max-speed", action="store_true", help="do not pace the replay (default 1000 lines/s)"
         )
@@ -43,7 +44,7 @@ class Command(BaseCommand):
             rows = [r for r in rows if r["kick_channel_slug"] == options["community"].lower()]
         if not rows:
             raise CommandError(
-                "no community with a Kick chatroom id matches; set it up on the dashboard first"
+                "no community with Kick ids matches; set it up on the dashboard first"
             )
         path = options["file"]
         if path != "-" and not Path(path).is_file():
@@ -97,7 +98,10 @@ class Command(BaseCommand):
                     errors += 1
                 if not max_speed:
                     await asyncio.sleep(0.001)
+            await pipeline.dispatch_many(pipeline.coalescer.flush(everything=True))
             await pipeline.tick()
+            # Recorded traffic is past its attribution window: a gift still without its gifter is an error.
+            await pipeline.settle_gifts(expire_before=datetime.now(UTC) + timedelta(seconds=1))
         finally:
             await redis.aclose()
         stats = pipeline.stats

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
@@ -55,9 +56,31 @@ def verify_signature(
         raise SignatureError("signature does not verify") from exc
 
 
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
+)
+
+
 def parse_timestamp(value: str) -> datetime:
-    """RFC 3339 → aware datetime; ValueError when it is not one."""
-    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError("timestamp has no time zone")
-    return parsed
+    """RFC 3339 ``date-time`` → aware UTC datetime; ValueError when it is not one.
+
+    Section 5.6 in full: ``T``/``t`` (or a space, 5.6 NOTE), ``Z``/``z`` or a numeric offset, a
+    fraction of any length (kept to the microsecond), a leap second (``:60``, read as the last
+    microsecond of its minute). A time without a zone is not RFC 3339.
+    """
+    match = _RFC3339.fullmatch(value.strip())
+    if match is None:
+        raise ValueError("not an RFC 3339 date-time")
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction, zulu, sign, off_h, off_m = match.groups()[6:]
+    micro = int((fraction or "0").ljust(6, "0")[:6])
+    if second == 60:  # a leap second: datetime has none
+        second, micro = 59, 999_999
+    if zulu:
+        tz = UTC
+    else:
+        if int(off_h) > 23 or int(off_m) > 59:
+            raise ValueError("offset out of range")
+        offset = timedelta(hours=int(off_h), minutes=int(off_m))
+        tz = timezone(-offset if sign == "-" else offset)
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz).astimezone(UTC)

@@ -52,7 +52,7 @@ def evidence(
     return GiftEvidence(**fields)  # type: ignore[arg-type]
 
 
-def test_gift_purchase_of_five_over_five_channels_is_one_event():
+def test_gift_purchase_over_five_channels_is_one_purchase_completed_by_the_frame_with_the_id():
     clock = FakeClock()
     coalescer = GiftCoalescer(window_s=10, clock=clock)
     lines = pusher_lines("gift_purchase_5.jsonl")
@@ -66,10 +66,14 @@ def test_gift_purchase_of_five_over_five_channels_is_one_event():
     events = feed_lines(coalescer, lines)
     clock.advance(60)
     events += coalescer.flush()
-    assert len(events) == 1
-    [gift] = events
-    assert (gift.gifter_username, gift.quantity, gift.giftee_usernames) == ("GenerousGary", 5, GIFTEES)
-    assert gift.source == "pusher" and gift.event_key == gift.semantic_key()
+    # The authoritative frame comes first and has no user id: the purchase goes out at once; the
+    # ChatMessageSentEvent after it carries the gifter's id, so the same purchase goes out once more
+    # with it (a first-time gifter is not known by name). The leaderboard's id adds nothing new.
+    first, completed = events
+    assert (first.gifter_username, first.quantity, first.giftee_usernames) == ("GenerousGary", 5, GIFTEES)
+    assert first.gifter_id is None and first.event_key == first.semantic_key()
+    assert completed == replace(first, gifter_id=4455667)
+    assert set(first.dedupe_keys()).isdisjoint(completed.dedupe_keys())
 
 
 def test_authoritative_frame_emits_at_once_with_gifter_id_from_earlier_evidence():
@@ -203,12 +207,27 @@ def test_prefer_webhook_falls_back_to_pusher_when_no_webhook_comes():
     assert gift.quantity == 5 and gift.source == "pusher"
 
 
-def test_webhook_after_pusher_emitted_is_not_counted_again():
+def test_webhook_after_pusher_emitted_with_the_gifter_id_is_not_reported_again():
     clock = FakeClock()
     coalescer = GiftCoalescer(clock=clock)
-    assert len(feed_lines(coalescer, [pusher_raw("gifted_subscriptions")])) == 1
+    lines = pusher_lines("gift_purchase_5.jsonl")
+    [gift] = feed_lines(coalescer, [lines[2], lines[0]])  # ChatMessageSentEvent, then authoritative
+    assert gift.gifter_id == 4455667
     [hook] = webhook_to_events(*webhook("channel_subscription_gifts"), now=NOW)
     assert isinstance(hook, GiftEvent)
     assert coalescer.feed(hook) == []
     # and a redelivery of the same webhook too
     assert coalescer.feed(replace(hook)) == []
+
+
+def test_webhook_after_pusher_emitted_without_the_gifter_id_completes_it_once():
+    clock = FakeClock()
+    coalescer = GiftCoalescer(clock=clock)
+    [gift] = feed_lines(coalescer, [pusher_raw("gifted_subscriptions")])
+    assert gift.gifter_id is None
+    [hook] = webhook_to_events(*webhook("channel_subscription_gifts"), now=NOW)
+    assert isinstance(hook, GiftEvent)
+    assert coalescer.feed(hook) == [hook]
+    assert coalescer.feed(replace(hook)) == []  # a redelivery
+    # the Pusher frames with the id that come after it add nothing either
+    assert feed_lines(coalescer, [pusher_raw("chat_message_sent_gift")]) == []

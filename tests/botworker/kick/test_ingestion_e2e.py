@@ -130,6 +130,9 @@ async def test_junk_frames_are_skipped_and_the_listener_keeps_running(
     await server.send(chat_frame("ok-1", 800, "still", "alive"))
     await until(lambda: ingestion.pipelines[streamer.pk].stats.events == 1)
     assert ingestion.listeners[streamer.pk].state.connected
+    # Three refused by the listener itself (not JSON, no event name, data not an object), one by the
+    # pipeline (content over the limit); an event type we do not know is no error. Health sees all four.
+    await until(lambda: get_redis().hget(key("ingest", streamer.pk), "errors") == b"4", within_s=5)
 
 
 async def test_ingest_stats_reach_health(

@@ -2,15 +2,20 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from gifts.models import GiftPurchase
 from kickbot import kick
 from kickbot.models import Community
+from raffle import services as raffle_services
+from raffle.models import TicketEntry
 from tests.factories import CommunityFactory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kick"
@@ -23,8 +28,8 @@ def run_replay(path: Path, *extra: str) -> dict[str, int]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_replay_of_one_gift_purchase_is_one_event(tmp_path: Path) -> None:
-    CommunityFactory(kick_chatroom_id=2915314, kick_channel_id=2930000)
+def test_replay_of_one_gift_purchase_awards_its_gifter_once(tmp_path: Path) -> None:
+    community = CommunityFactory(kick_chatroom_id=2915314, kick_channel_id=2930000)
     lines = [
         json.dumps({"frame": json.loads(line)})
         for line in (FIXTURES / "pusher" / "gift_purchase_5.jsonl").read_text().splitlines()
@@ -52,14 +57,48 @@ def test_replay_of_one_gift_purchase_is_one_event(tmp_path: Path) -> None:
             ]
         )
     )
+    open_raffle(community)
     summary = run_replay(file)
     assert summary["read"] == len(lines) + 4
     assert summary["errors"] == 1
-    # one gift purchase + one chat line; the repeated frame and the webhook copy of the same
+    # the gift purchase (reported once without its gifter's id, once more with it from the later
+    # ChatMessageSentEvent) + one chat line; the repeated frame and the webhook copy of the same
     # line are duplicates
-    assert summary["events"] == 2
+    assert summary["events"] == 3
     assert summary["duplicates"] == 2
     assert summary["replies"] == 0
+    purchase = GiftPurchase.objects.get()
+    assert (purchase.gifter_id, purchase.quantity, purchase.status) == (4455667, 5, "awarded")
+    assert list(TicketEntry.objects.values_list("kick_user_id", "amount")) == [(4455667, 75)]
+
+
+def open_raffle(community: Community) -> None:
+    now = timezone.now()
+    raffle_services.period_open(
+        community=community,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=9),
+        actor_label="t",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replay_counts_a_gift_nobody_can_attribute_as_an_error(tmp_path: Path) -> None:
+    """Only the frames without a user id: the gifter never chatted, no webhook came."""
+    community = CommunityFactory(kick_chatroom_id=2915314, kick_channel_id=2930000)
+    open_raffle(community)
+    kept = ("GiftedSubscriptionsEvent", "LuckyUsersWhoGotGiftSubscriptionsEvent", "ChannelSubscriptionEvent")
+    lines = [
+        json.dumps({"frame": json.loads(line)})
+        for line in (FIXTURES / "pusher" / "gift_purchase_5.jsonl").read_text().splitlines()
+        if line.strip() and json.loads(line)["event"].endswith(kept)
+    ]
+    file = tmp_path / "traffic.jsonl"
+    file.write_text("\n".join(lines))
+    summary = run_replay(file)
+    assert (summary["read"], summary["events"], summary["errors"]) == (3, 1, 1)
+    assert GiftPurchase.objects.get().status == "unattributed"
+    assert not TicketEntry.objects.exists()
 
 
 @pytest.mark.django_db

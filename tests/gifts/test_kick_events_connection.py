@@ -1,4 +1,4 @@
-"""The Kick-side raffle calls that may run twice do, when the database ends their connection."""
+"""The Kick-side gift call that may run twice does, when the database ends its connection."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from asgiref.sync import sync_to_async
 
 from botworker.kick.events import GiftEvent
 from botworker.kick.handlers import EventContext
-from raffle import kick_events, services
+from gifts import kick_events
+from raffle import services
 from raffle.models import TicketEntry
 from tests.botworker.test_bridge import _end_this_connection, needs_server
 
@@ -28,7 +29,7 @@ async def test_a_gift_whose_connection_is_cut_is_awarded_once_on_a_new_one(
         actor_label="t",
     )
     calls: list[int] = []
-    real = services.tickets_award_gift
+    real = kick_events.gift_purchase_record
 
     def cut_first(**kwargs: Any) -> Any:
         calls.append(1)
@@ -36,7 +37,7 @@ async def test_a_gift_whose_connection_is_cut_is_awarded_once_on_a_new_one(
             _end_this_connection()  # after Django's health check, before the ledger write
         return real(**kwargs)
 
-    monkeypatch.setattr(kick_events, "tickets_award_gift", cut_first)
+    monkeypatch.setattr(kick_events, "gift_purchase_record", cut_first)
     event = GiftEvent(
         gifter_id=4321,
         gifter_username="generous",
@@ -48,7 +49,7 @@ async def test_a_gift_whose_connection_is_cut_is_awarded_once_on_a_new_one(
         event_key="gift:abc",
     )
 
-    await kick_events.award_gifted_subs(EventContext(community_id=community.pk, prefix="!"), event)
+    await kick_events.record_gift_purchase(EventContext(community_id=community.pk, prefix="!"), event)
 
     assert len(calls) == 2
 
