@@ -286,7 +286,8 @@ class KickIngestion:
             workers.append(listener.run(stop))
         else:
             log.warning(
-                "%s: chatroom id and channel id are both needed to read Pusher; reading webhooks only", cfg.slug
+                "%s: chatroom id and channel id are both needed to read Pusher; reading webhooks only",
+                cfg.slug,
             )
         workers.append(pipeline.drain(stop))
         reader = WebhookReader(self.redis, community_id=cfg.id, consumer=self.holder_id)

@@ -43,9 +43,7 @@ class Command(BaseCommand):
         if options["community"]:
             rows = [r for r in rows if r["kick_channel_slug"] == options["community"].lower()]
         if not rows:
-            raise CommandError(
-                "no community with Kick ids matches; set it up on the dashboard first"
-            )
+            raise CommandError("no community with Kick ids matches; set it up on the dashboard first")
         path = options["file"]
         if path != "-" and not Path(path).is_file():
             raise CommandError(f"no such file: {path}")
