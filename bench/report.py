@@ -7,6 +7,7 @@ primitive bounds which figure, and why, is in bench/README.md; the mapping lives
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,5 +154,10 @@ def table(results: dict[str, dict[str, Any]], limits: dict[str, dict[str, Any]])
     for name, p in limits.items():
         first, last = _num(p.get("first")), _num(p.get("last"))
         rows.append((name, _num(p["value"], p["unit"]), first, last, "", "", "", ""))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return columns(rows)
+
+
+def columns(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as left-aligned text columns, two spaces apart."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
