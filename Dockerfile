@@ -16,5 +16,7 @@ RUN DJANGO_SECRET_KEY=build-only-secret-key-not-used-at-runtime-0123456789 \
 USER kickbot
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "kickbot.asgi:application"]
+  CMD ["python", "-m", "kickbot.healthcheck"]
+# Behind the proxy (compose: Caddy): --proxy-headers for the scheme; the client address comes from
+# X-Forwarded-For as far as TRUSTED_PROXY_HOPS trusts it (kickbot/edge.py).
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "kickbot.asgi:application"]

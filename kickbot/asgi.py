@@ -14,15 +14,24 @@ from django.conf import settings  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
 from kickbot.checks import static_manifest_problem  # noqa: E402
+from kickbot.edge import (  # noqa: E402
+    BodyLimitMiddleware,
+    ForwardedClientMiddleware,
+    install_daphne_body_limit,
+)
 from kickbot.routing import websocket_urlpatterns  # noqa: E402
 
 # daphne runs no system checks: a web process that would answer 500 on every page must not start.
 if settings.IS_PRODUCTION and (problem := static_manifest_problem()):
     raise ImproperlyConfigured(problem)
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+install_daphne_body_limit()  # daphne buffers whole bodies before calling us: refuse while reading
+
+application = ForwardedClientMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": BodyLimitMiddleware(django_asgi_app),
+            "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )

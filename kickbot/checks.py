@@ -61,3 +61,18 @@ def check_allowed_hosts(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def check_trusted_proxy_hops(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    if settings.IS_PRODUCTION and settings.TRUSTED_PROXY_HOPS == 0:
+        return [
+            Warning(
+                "TRUSTED_PROXY_HOPS is 0 in production: behind a proxy every client has the proxy's "
+                "address (one rate limit for everyone), and daphne's --proxy-headers takes the "
+                "client-written left end of X-Forwarded-For.",
+                hint="Set TRUSTED_PROXY_HOPS to the number of proxies in front of daphne (compose: 1).",
+                id="kickbot.W002",
+            )
+        ]
+    return []

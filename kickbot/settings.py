@@ -295,6 +295,15 @@ KICK_WEBHOOK_RATE_LIMIT_PER_MINUTE = _int(
     "KICK_WEBHOOK_RATE_LIMIT_PER_MINUTE", 6000, minimum=10, maximum=1000000
 )
 LINK_RATE_LIMIT_PER_MINUTE = _int("LINK_RATE_LIMIT_PER_MINUTE", 20, minimum=1, maximum=10000)
+# Proxies in front of daphne that each append the address they saw to X-Forwarded-For (compose:
+# Caddy, 1; a CDN in front of Caddy, 2). The client is the address the outermost of them saw;
+# anything further left was written by the client. 0: no proxy, X-Forwarded-For is ignored.
+TRUSTED_PROXY_HOPS = _int("TRUSTED_PROXY_HOPS", 1 if IS_PRODUCTION else 0, minimum=0, maximum=5)
+# Larger request bodies are refused while they arrive (413), before they are buffered (kickbot/edge.py);
+# the largest legitimate body is a 20 MiB slot catalogue upload.
+REQUEST_BODY_MAX_BYTES = _int(
+    "REQUEST_BODY_MAX_BYTES", 25 * 1024 * 1024, minimum=1024 * 1024, maximum=1024 * 1024 * 1024
+)
 OUTBOX_MAX_ATTEMPTS = _int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1, maximum=100)
 # A Kick chat reply to a viewer is dropped (status "expired") once its command is this old.
 KICK_REPLY_TTL_SECONDS = _int("KICK_REPLY_TTL_SECONDS", 90, minimum=1, maximum=3600)

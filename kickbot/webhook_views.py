@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from botworker.kick.parsers import WEBHOOK_VERSIONS, webhook_event_types
 from botworker.kick.webhook_queue import webhook_enqueue
+from kickbot.edge import WEBHOOK_BODY_MAX_BYTES
 from kickbot.integrations.kick.webhooks import (
     KICK_PUBLIC_KEY_PEM,
     SignatureError,
@@ -31,7 +32,8 @@ from kickbot.redis_client import get_redis, key
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 256 * 1024
+MAX_BODY_BYTES = WEBHOOK_BODY_MAX_BYTES  # also refused while it arrives (kickbot/edge.py)
+REFUSALS = frozenset({400, 403, 413})  # what an unsigned or forged request gets
 SEEN_TTL_S = 7 * 24 * 3600
 
 
@@ -60,13 +62,20 @@ def _community_id_for(broadcaster_user_id: int) -> int | None:
 @csrf_exempt
 @require_POST
 def kick_webhook(request: HttpRequest) -> HttpResponse:
-    if rate_limit_exceeded(
-        scope="webhook",
+    """Only refusals count against an address: a flood of unsigned requests from Kick's (or the
+    proxy's) address must never get a genuine signed delivery a 429, or Kick unsubscribes us."""
+    response = _kick_webhook(request)
+    if response.status_code in REFUSALS and rate_limit_exceeded(
+        scope="webhook-refused",
         ident=client_ip(request),
         limit=settings.KICK_WEBHOOK_RATE_LIMIT_PER_MINUTE,
         window_seconds=60,
     ):
         return _answer(429, "rate limited")
+    return response
+
+
+def _kick_webhook(request: HttpRequest) -> JsonResponse:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

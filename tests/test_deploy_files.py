@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,3 +62,64 @@ def test_env_example_lists_every_setting_the_readme_documents() -> None:
     assert documented, "README has a configuration table"
     missing = sorted(name for name in documented if name not in example)
     assert not missing, missing
+
+
+def dockerfile_cmd() -> list[str]:
+    import json
+
+    [line] = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")]
+    return list(json.loads(line.removeprefix("CMD ")))
+
+
+def test_daphne_reads_proxy_headers_everywhere_it_runs_in_production() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert "--proxy-headers" in dockerfile_cmd()
+    assert "--proxy-headers" in procfile()["web"].split()
+    assert "--proxy-headers" in compose["services"]["web"]["command"].split()
+    assert "--proxy-headers" not in procfile("Procfile.dev")["web"]  # no proxy in front locally
+
+
+def test_only_caddy_is_published_and_web_is_reached_through_it() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"caddy"}
+    assert services["caddy"]["ports"][:2] == ["80:80", "443:443"]
+    assert "./Caddyfile:/etc/caddy/Caddyfile:ro" in services["caddy"]["volumes"]
+    assert services["caddy"]["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_caddyfile_limits_match_the_web_process() -> None:
+    from django.conf import settings
+
+    from kickbot.edge import WEBHOOK_BODY_MAX_BYTES
+
+    caddyfile = (ROOT / "Caddyfile").read_text()
+    sizes = [
+        int(n) * 1024 ** {"KiB": 1, "MiB": 2}[unit]
+        for n, unit in re.findall(r"max_size (\d+)(KiB|MiB)", caddyfile)
+    ]
+    assert sizes == [settings.REQUEST_BODY_MAX_BYTES, WEBHOOK_BODY_MAX_BYTES]
+    assert "reverse_proxy {$KICKBOT_UPSTREAM:web:8000}" in caddyfile
+
+
+def test_health_checks_send_a_host_the_site_accepts() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert services["web"]["healthcheck"]["test"] == ["CMD", "python", "-m", "kickbot.healthcheck"]
+    assert 'CMD ["python", "-m", "kickbot.healthcheck"]' in (ROOT / "Dockerfile").read_text()
+
+
+@pytest.mark.parametrize(
+    ("allowed", "host"),
+    [
+        ("bot.example.com,other.example", "bot.example.com"),
+        (".example.com", "example.com"),
+        ("*", "localhost"),
+    ],
+)
+def test_the_health_check_host_is_one_the_site_accepts(
+    monkeypatch: pytest.MonkeyPatch, allowed: str, host: str
+) -> None:
+    from kickbot.healthcheck import accepted_host
+
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", allowed)
+    assert accepted_host() == host

@@ -117,7 +117,14 @@ def web_process(
     log = tmp_path / "daphne.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [DAPHNE, "-e", f"tcp:port={port}:interface=127.0.0.1", "kickbot.asgi:application"],
+            # As the image runs it (Dockerfile CMD), bound to loopback.
+            [
+                DAPHNE,
+                "-e",
+                f"tcp:port={port}:interface=127.0.0.1",
+                "--proxy-headers",
+                "kickbot.asgi:application",
+            ],
             cwd=ROOT,
             env=env,
             stdout=out,

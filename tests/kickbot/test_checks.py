@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from kickbot.checks import check_allowed_hosts, check_static_manifest
+from kickbot.checks import check_allowed_hosts, check_static_manifest, check_trusted_proxy_hops
 
 MANIFEST_STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -59,3 +59,11 @@ def test_wildcard_allowed_hosts_warns_in_check_deploy(settings: Any) -> None:
 def test_named_allowed_hosts_pass(settings: Any) -> None:
     settings.ALLOWED_HOSTS = ["bot.example.com"]
     assert check_allowed_hosts() == []
+
+
+def test_production_without_a_trusted_proxy_hop_warns(settings: Any) -> None:
+    settings.IS_PRODUCTION, settings.TRUSTED_PROXY_HOPS = True, 0
+    [warning] = check_trusted_proxy_hops()
+    assert warning.id == "kickbot.W002"
+    settings.TRUSTED_PROXY_HOPS = 1
+    assert check_trusted_proxy_hops() == []
