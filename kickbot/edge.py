@@ -10,7 +10,7 @@ reads a whole body before it calls the application, then queues all of it in mem
 application: an ASGI guard alone sees a 1 GB body only once daphne holds it. So
 ``install_daphne_body_limit`` refuses while the body arrives (on Content-Length, then on the bytes
 received), and ``BodyLimitMiddleware`` is the same rule for any ASGI server that streams. The
-proxy (Caddyfile, ``request_body``) refuses them first. See docs/decisions/0008.
+proxy (Caddyfile, ``request_body``) refuses them first. See docs/decisions/0009.
 """
 
 from __future__ import annotations
