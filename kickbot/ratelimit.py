@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The peer address. Behind a proxy, the proxy must set REMOTE_ADDR (we never trust X-Forwarded-For)."""
+    """The client's address: REMOTE_ADDR, which the ASGI edge set to what the outermost trusted proxy
+    saw (``kickbot.edge.ForwardedClientMiddleware``, ``TRUSTED_PROXY_HOPS``); never a client's own header."""
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
