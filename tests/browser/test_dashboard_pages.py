@@ -5,7 +5,6 @@ Served by an in-process Daphne (tests/browser/asgi_server.py) so ``/ws/dashboard
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
@@ -22,8 +21,6 @@ from watchtime.models import WatchTick
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# The server thread and Playwright's sync API share this process.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 MAIN_PAGES = {
     "overview": "/dashboard/",
@@ -97,10 +94,10 @@ def _nav(page: Any) -> set[str]:
 
 @pytest.mark.parametrize("role", list(NAV))
 def test_each_role_sees_only_what_it_may(
-    browser: Any, base_url: str, world: Community, request: pytest.FixtureRequest, role: str
+    new_context: Any, base_url: str, world: Community, request: pytest.FixtureRequest, role: str
 ) -> None:
     user = request.getfixturevalue(role)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context = new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     login(page, base_url, user.username)
     shown, hidden = NAV[role]
@@ -116,15 +113,15 @@ def test_each_role_sees_only_what_it_may(
 
 
 def test_moderator_gives_tickets_and_the_overview_feed_shows_it(
-    browser: Any, base_url: str, world: Community, viewer: Any, moderator: Any
+    new_context: Any, base_url: str, world: Community, viewer: Any, moderator: Any
 ) -> None:
-    watcher_ctx = browser.new_context()
+    watcher_ctx = new_context()
     watcher = watcher_ctx.new_page()
     login(watcher, base_url, viewer.username)
     watcher.goto(f"{base_url}/dashboard/")
     watcher.wait_for_selector("body[data-live=connected]", timeout=10_000)
 
-    mod_ctx = browser.new_context()
+    mod_ctx = new_context()
     mod = mod_ctx.new_page()
     login(mod, base_url, moderator.username)
     mod.goto(f"{base_url}/dashboard/users/1001/")
@@ -171,9 +168,9 @@ def test_screenshots_of_each_main_page(
 
 
 def test_phone_width_has_no_horizontal_scroll_on_main_pages(
-    browser: Any, base_url: str, world: Community, owner: Any
+    new_context: Any, base_url: str, world: Community, owner: Any
 ) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context = new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     login(page, base_url, owner.username)
     problems = {}

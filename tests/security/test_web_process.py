@@ -62,3 +62,18 @@ def test_raw_bytes_that_are_not_ascii_in_the_request_line_are_400(bare_web: WebP
 def test_the_server_logged_no_traceback(bare_web: WebProcess, tmp_path: Path) -> None:
     httpx.get(f"{bare_web.base_url}/link/callback/?state=%00", headers=HTTPS, timeout=10)
     assert "Traceback" not in bare_web.output()
+
+
+def test_pages_carry_the_content_security_policy_and_permissions_policy_through_daphne(
+    bare_web: WebProcess,
+) -> None:
+    response = httpx.get(f"{bare_web.base_url}/dashboard/login/", headers=HTTPS, timeout=10)
+    assert response.status_code == 200
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    assert "form-action 'self' https://id.kick.com" in policy
+    assert "camera=()" in response.headers["permissions-policy"]
+    assert "microphone=()" in response.headers["permissions-policy"]
+    assert "content-security-policy-report-only" not in response.headers
