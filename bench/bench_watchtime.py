@@ -25,7 +25,6 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,18 +33,10 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bench.limits import p95_ms
+
 SLUG = "bench-watchtime"
 ID_BASE = 9_000_000_000  # Kick ids far above real ones
-
-
-def _p95_ms(fn: Callable[[], Any], n: int) -> float:
-    samples = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    samples.sort()
-    return round(samples[int(len(samples) * 0.95) - 1], 3)
 
 
 def _ensure_redis() -> Any:
@@ -248,10 +239,10 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
         # --- reads ---------------------------------------------------------------------------
         mirror_rebuild(community_id=cid)  # the naive loop bypassed the mirror
         assert len(leaderboard(community_id=cid, limit=25)) == 25
-        top_ms = _p95_ms(lambda: leaderboard(community_id=cid, limit=25), 300)
+        top_ms = p95_ms(lambda: leaderboard(community_id=cid, limit=25), 300)
         ids = [ID_BASE + rng.randint(1, n_totals) for _ in range(400)]
         it = iter(ids)
-        rank_ms = _p95_ms(lambda: rank_of(community_id=cid, kick_user_id=next(it)), 400)
+        rank_ms = p95_ms(lambda: rank_of(community_id=cid, kick_user_id=next(it)), 400)
 
         with connection.cursor() as cur:
             cur.execute("CREATE INDEX bench_wt_minutes ON watchtime_watchtotal (community_id, minutes)")
@@ -273,7 +264,7 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
                     cur.fetchone()
 
             # 50 are enough for the ratio: the same count(*) is the limits stage's rank primitive
-            naive_rank_ms = _p95_ms(naive_rank, len(mins))
+            naive_rank_ms = p95_ms(naive_rank, len(mins))
         finally:
             with connection.cursor() as cur:
                 cur.execute("DROP INDEX bench_wt_minutes")
