@@ -8,13 +8,23 @@ from gtb.parsing import parse_amount
 from gtb.services import gtb_guess_submit
 
 
-@command("gtb", platforms=("kick",), user_cooldown_s=3, help="guess the balance: !gtb 1500")
+@command(
+    "gtb",
+    platforms=("kick",),
+    user_cooldown_s=3,
+    help="guess the balance: !gtb 1500",
+    # A changed guess is never dropped silently: the viewer hears it was not taken (once per window).
+    cooldown_reply="@{username} your guess was not changed: one guess per 3 s, try again in {wait} s.",
+)
 async def gtb_guess(inv: Invocation) -> str:
     amount_cents = parse_amount(inv.raw_args)  # refusals raise InvalidInput: the router replies
-    result = await run_sync(gtb_guess_submit, idempotent=True)(  # an upsert per session and viewer
+    # Keyed by the Kick message id (one guess per session and viewer, the later said stands).
+    result = await run_sync(gtb_guess_submit, idempotent=True)(
         community_id=inv.community_id,
         kick_user_id=inv.user_id,
         username=inv.username,
         amount_cents=amount_cents,
+        at=inv.created_at,
+        message_id=inv.message_id or "",
     )
     return result.reply()

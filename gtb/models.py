@@ -72,7 +72,11 @@ class GtbGuess(models.Model):
     username = models.CharField(max_length=64)
     amount_cents = models.BigIntegerField()
     first_guessed_at = models.DateTimeField()
-    updated_at = models.DateTimeField()
+    updated_at = models.DateTimeField()  # the time the standing guess was said (its message's own time)
+    # The Kick message of the standing guess and the amount it replaced: a redelivered message gets
+    # the same answer again and changes nothing.
+    message_id = models.CharField(max_length=64, blank=True, default="")
+    previous_amount_cents = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["first_guessed_at", "id"]

@@ -12,6 +12,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
@@ -48,8 +49,11 @@ MSG_ALREADY_FINISHED = "That round is already over; nothing changed."
 class GuessResult:
     amount_cents: int
     previous_amount_cents: int | None  # None: a first guess
+    superseded: bool = False  # said before the guess that stands (it arrived late): not taken
 
     def reply(self) -> str:
+        if self.superseded:
+            return f"Your later guess of {format_cents(self.amount_cents)} stands."
         if self.previous_amount_cents is None:
             return f"Guess saved: {format_cents(self.amount_cents)}"
         if self.previous_amount_cents == self.amount_cents:
@@ -193,10 +197,20 @@ def gtb_session_start(
 
 @transaction.atomic
 def gtb_guess_submit(
-    *, community_id: int, kick_user_id: int, username: str, amount_cents: int
+    *,
+    community_id: int,
+    kick_user_id: int,
+    username: str,
+    amount_cents: int,
+    at: datetime | None = None,
+    message_id: str = "",
 ) -> GuessResult:
     """Record or replace a viewer's guess in the open round; the first guess time is kept for ties.
 
+    ``at`` is when the guess was said (the chat message's own time; default now): of two guesses the
+    later said stands, whatever order they arrive in, and the first guess's ``at`` is its tie
+    priority. Idempotency key: ``message_id`` — the standing guess's message again returns the same
+    result and changes nothing.
     The running session row is locked (Postgres) so a guess and a close/resolve never interleave:
     a guess either lands before the round closes or is refused.
     """
@@ -207,23 +221,32 @@ def gtb_guess_submit(
         raise InvalidInput(MSG_NONE_OPEN)
     if session.status != GtbSession.Status.OPEN:
         raise InvalidInput(MSG_CLOSED)
-    now = timezone.now()
-    previous = (
-        GtbGuess.objects.filter(session=session, kick_user_id=kick_user_id)
-        .values_list("amount_cents", flat=True)
-        .first()
-    )
-    GtbGuess.objects.update_or_create(
-        session=session,
-        kick_user_id=kick_user_id,
-        defaults={"amount_cents": amount_cents, "username": username[:64], "updated_at": now},
-        create_defaults={
-            "amount_cents": amount_cents,
-            "username": username[:64],
-            "first_guessed_at": now,
-            "updated_at": now,
-        },
-    )
+    said_at = max(at or timezone.now(), session.opened_at)  # said before the round opened: at its start
+    message_id = message_id[:64]
+    guess = GtbGuess.objects.filter(session=session, kick_user_id=kick_user_id).first()
+    if guess is not None and message_id and guess.message_id == message_id:
+        return GuessResult(amount_cents=guess.amount_cents, previous_amount_cents=guess.previous_amount_cents)
+    if guess is not None and said_at < guess.updated_at:
+        return GuessResult(amount_cents=guess.amount_cents, previous_amount_cents=None, superseded=True)
+    previous = guess.amount_cents if guess is not None else None
+    if guess is None:
+        GtbGuess.objects.create(
+            session=session,
+            kick_user_id=kick_user_id,
+            username=username[:64],
+            amount_cents=amount_cents,
+            first_guessed_at=said_at,
+            updated_at=said_at,
+            message_id=message_id,
+        )
+    else:
+        GtbGuess.objects.filter(pk=guess.pk).update(
+            amount_cents=amount_cents,
+            username=username[:64],
+            updated_at=said_at,
+            message_id=message_id,
+            previous_amount_cents=previous,
+        )
     community = session.community
     _panel_refresh(community=community, session_id=session.pk, throttle=True)
     live_publish(

@@ -1,8 +1,10 @@
 """``!sr`` / ``!call`` in Kick chat: check → ``slot_request_create`` → the reply text.
 
 The router's own Redis cooldown is off for this command (``user_cooldown_s=0``): the cooldown
-is the community's setting, kept by the service and started only by an accepted request
-(LESSONS 21). Refusals raise ``KickbotError``; the router replies with their message.
+is the community's setting, kept by the service between the requests' own times and started only
+by an accepted request (LESSONS 21). Refusals raise ``KickbotError``; the router replies with their
+message. A redelivered message (the bot died between storing the request and queueing its reply)
+gets its reply again: the reply is keyed by the message, so it is queued at most once.
 """
 
 from __future__ import annotations
@@ -29,9 +31,8 @@ async def slot_request(inv: Invocation) -> str | None:
         text=inv.raw_args,
         message_id=inv.message_id,
         prefix=inv.prefix,
+        at=inv.created_at,
     )
-    if not result.created:
-        return None  # a redelivered chat message: it was answered the first time
     if result.slot is not None:
         return f"@{inv.username} added {result.slot.name} to the queue (#{result.position})."
     return f"@{inv.username} added your request to the queue (#{result.position}); it isn't in our slot list."

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -312,9 +312,13 @@ def slot_request_create(
     text: str,
     message_id: str,
     prefix: str = "!",
+    at: datetime | None = None,
 ) -> RequestResult:
     """Accept one ``!sr`` from Kick chat, or raise a refusal (``KickbotError``) that writes nothing.
 
+    ``at``: when the request was said (the chat message's own time; default now). The cooldown is
+    measured between the requests' own times, so two said 40 s apart are 40 s apart however
+    they arrive (a burst, a backlog after an outage).
     Idempotency key: the Kick message id (a redelivery returns the stored request, ``created=False``).
     Locking: the viewer's ``SlotRequester`` row is locked while the cooldown and the open-request
     limit are checked and the request inserted, so concurrent requests cannot pass the limit, and
@@ -344,6 +348,7 @@ def slot_request_create(
     # Matching only reads: done before the lock so the locked section stays short.
     match: MatchResult = slot_match(community_id=community_id, text=text)
     now = timezone.now()
+    said_at = min(at, now) if at is not None else now
     with transaction.atomic():
         SlotRequester.objects.get_or_create(community_id=community_id, kick_user_id=kick_user_id)
         requester = SlotRequester.objects.select_for_update().get(
@@ -353,9 +358,11 @@ def slot_request_create(
         if existing is not None:
             return _existing_result(existing)
         if settings.cooldown_s and requester.last_accepted_at is not None:
-            ready_at = requester.last_accepted_at + timedelta(seconds=settings.cooldown_s)
-            if ready_at > now:
-                wait = max(1, int((ready_at - now).total_seconds() + 0.999))
+            # Either order: a request said just before the last accepted one (arriving late) is as
+            # close to it as one said just after.
+            apart = abs((said_at - requester.last_accepted_at).total_seconds())
+            if apart < settings.cooldown_s:
+                wait = max(1, int(settings.cooldown_s - apart + 0.999))
                 raise NotAllowed(f"Slow down: you can request again in {wait} s.")
         active = SlotRequest.objects.filter(
             community_id=community_id, kick_user_id=kick_user_id, status__in=SlotRequest.ACTIVE
@@ -376,8 +383,9 @@ def slot_request_create(
             match_score=match.score,
             created_at=now,
         )
-        requester.last_accepted_at = now
-        requester.save(update_fields=["last_accepted_at"])
+        if requester.last_accepted_at is None or said_at > requester.last_accepted_at:
+            requester.last_accepted_at = said_at
+            requester.save(update_fields=["last_accepted_at"])
         position = _queue_position(community_id, request)
         community = Community.objects.get(pk=community_id)
         if settings.channel_id:

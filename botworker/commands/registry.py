@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 Platform = Literal["kick", "discord"]
 NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+DEFAULT_COOLDOWN_REPLY = "@{username} slow down: {prefix}{name} again in {wait} s."
 
 
 class Level(IntEnum):
@@ -52,7 +53,7 @@ class Invocation:
     username: str
     level: Level
     message_id: str | None = None
-    created_at: datetime | None = None
+    created_at: datetime | None = None  # Kick: the message's own time, clamped to [now - 2 min, now]
     prefix: str = "!"
 
 
@@ -69,6 +70,9 @@ class Command:
     global_cooldown_s: int = 0
     platforms: frozenset[str] = field(default_factory=lambda: frozenset({"kick"}))
     help: str = ""
+    # Told to a viewer refused by a cooldown, once per window (``{username} {prefix} {name} {wait}``);
+    # None: refusals are only counted and logged.
+    cooldown_reply: str | None = DEFAULT_COOLDOWN_REPLY
 
 
 class CommandRegistry:
@@ -111,6 +115,7 @@ def command(
     global_cooldown_s: int = 0,
     platforms: Iterable[str] = ("kick",),
     help: str = "",
+    cooldown_reply: str | None = DEFAULT_COOLDOWN_REPLY,
     into: CommandRegistry | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated async handler in the global registry (or ``into``)."""
@@ -126,6 +131,7 @@ def command(
                 global_cooldown_s=global_cooldown_s,
                 platforms=frozenset(platforms),
                 help=help,
+                cooldown_reply=cooldown_reply,
             )
         )
         return handler

@@ -3,17 +3,24 @@
 Order: prefix → name (case-insensitive, aliases) → too old? → permission → cooldowns (Redis,
 per user and global) → handler → reply. Unknown commands and lines without the prefix are
 ignored silently; a refused or failed command gets one short reply.
+
+Time is the message's time: cooldowns compare the messages' own ``created_at`` (clamped to
+``[now - 2 min, now]``), not when the bot got to them, so two lines said 4 s apart and delivered
+together (a burst, a backlog after an outage) are 4 s apart for a 3 s cooldown. A line refused by a
+cooldown is counted (``cooldown_refusals``) and logged, and its sender is told once per window.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
-from botworker.commands.registry import CommandRegistry, Invocation, Level, level_from_badges
+from botworker.commands.registry import Command, CommandRegistry, Invocation, Level, level_from_badges
 from kickbot.errors import KickbotError
 
 log = logging.getLogger(__name__)
@@ -24,6 +31,42 @@ MAX_LINE = 500  # Kick's own limit on a chat message
 MESSAGE_TIME_WINDOW = timedelta(minutes=2)
 _WHO = {Level.MODERATOR: "moderators", Level.BROADCASTER: "the broadcaster", Level.VIP: "VIPs"}
 GENERIC_FAILURE = "Something went wrong there, please try again in a minute."
+
+# KEYS: the cooldown keys; ARGV[1]: the message's time (ms), ARGV[2]: its id, ARGV[2+i]: key i's
+# cooldown (ms). A key holds "<time ms>|<message id>" of the last line that took it. Refused (returns
+# {i, time of the holder}) when a key's holder is another line said less than its cooldown before or
+# after this one; else every key takes this line's time (unless a later line holds it) and 0 returns.
+# The same line again (a retry, a redelivery) finds its own mark and passes.
+_TAKE = """
+local at, mine = tonumber(ARGV[1]), ARGV[2]
+local held = {}
+for i, k in ipairs(KEYS) do
+  local cur = redis.call('GET', k)
+  if cur then
+    local sep = string.find(cur, '|', 1, true)
+    local ts = tonumber(string.sub(cur, 1, sep - 1)) or 0
+    held[i] = ts
+    if mine == '' or string.sub(cur, sep + 1) ~= mine then
+      if math.abs(at - ts) < tonumber(ARGV[2 + i]) then
+        return {i, ts}
+      end
+    end
+  end
+end
+for i, k in ipairs(KEYS) do
+  if not held[i] or held[i] <= at then
+    redis.call('SET', k, ARGV[1] .. '|' .. mine, 'PX', tonumber(ARGV[2 + i]) + tonumber(ARGV[2 + #KEYS + 1]))
+  end
+end
+return 0
+"""
+# Frees the keys this line still holds (a refused call costs no cooldown), never another line's.
+_RELEASE = """
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
+end
+return 0
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +119,9 @@ class CommandRouter:
         self.redis = redis
         self.key_prefix = key_prefix
         self.max_age_s = max_age_s
+        self.cooldown_refusals: Counter[int] = Counter()  # per community, since start
+        self._take = redis.register_script(_TAKE)
+        self._free = redis.register_script(_RELEASE)
 
     async def handle(self, line: ChatLine, *, prefix: str, now: datetime | None = None) -> Reply | None:
         parsed = split_command(line.content[:MAX_LINE], prefix)
@@ -100,9 +146,10 @@ class CommandRouter:
                 cmd.level, "subscribers"
             )
             return reply(f"{prefix}{cmd.name} is for {who} only.")
-        cooldown_keys = await self._take_cooldowns(cmd.name, line, cmd.user_cooldown_s, cmd.global_cooldown_s)
-        if cooldown_keys is None:
-            return None  # on cooldown: stay quiet, a reply would be spam too
+        taken = await self._take_cooldowns(cmd.name, line, at, cmd.user_cooldown_s, cmd.global_cooldown_s)
+        if isinstance(taken, float):
+            return await self._on_cooldown(cmd, line, prefix, wait_s=taken, reply=reply)
+        cooldown_keys, mark = taken
         inv = Invocation(
             community_id=line.community_id,
             platform="kick",
@@ -113,43 +160,71 @@ class CommandRouter:
             username=line.username,
             level=level,
             message_id=line.message_id,
-            created_at=line.created_at,
+            created_at=at,
             prefix=prefix,
         )
         try:
             text = await cmd.handler(inv)
         except KickbotError as exc:
-            await self._release(cooldown_keys)  # a refused call does not cost the viewer a cooldown
+            await self._release(cooldown_keys, mark)  # a refused call does not cost the viewer a cooldown
             return reply(exc.message)
         except Exception:
             log.exception("command !%s failed", cmd.name)
-            await self._release(cooldown_keys)
+            await self._release(cooldown_keys, mark)
             return reply(GENERIC_FAILURE)
         return reply(text) if text else None
 
     async def _take_cooldowns(
-        self, name: str, line: ChatLine, user_s: int, global_s: int
-    ) -> list[str] | None:
-        """Claim the cooldown keys atomically enough: SET NX per key; None if any was held."""
+        self, name: str, line: ChatLine, at: datetime, user_s: int, global_s: int
+    ) -> tuple[list[str], str] | float:
+        """Take the cooldown keys for this line at its own time ``at``, all or none, in one script call.
+
+        Returns the keys and the mark written in them, or the seconds left of the cooldown that holds.
+        """
         wanted: list[tuple[str, int]] = []
         if global_s > 0:
             wanted.append((f"{self.key_prefix}:cd:{line.community_id}:{name}", global_s))
         if user_s > 0:
             wanted.append((f"{self.key_prefix}:cd:{line.community_id}:{name}:{line.user_id}", user_s))
-        taken: list[str] = []
-        for key, ttl in wanted:
-            # The value is the message id: a retry of this same line (a lost answer retried by redis-py,
-            # or the pipeline resuming after a Redis outage) finds its own cooldown, not someone else's.
-            mine = line.message_id.encode() or b"1"
-            if await self.redis.set(key, mine, nx=True, ex=ttl) or (
-                line.message_id and await self.redis.get(key) == mine
-            ):
-                taken.append(key)
-            else:
-                await self._release(taken)
-                return None
-        return taken
+        if not wanted:
+            return [], ""
+        at_ms = int(at.timestamp() * 1000)
+        keys = [k for k, _ in wanted]
+        # A key must outlive the latest line that could still be within its cooldown: lines up to
+        # MESSAGE_TIME_WINDOW behind ours are still taken at their own time.
+        window_ms = int(MESSAGE_TIME_WINDOW.total_seconds() * 1000)
+        result = await self._take(
+            keys=keys, args=[at_ms, line.message_id, *(s * 1000 for _, s in wanted), window_ms]
+        )
+        if result == 0:
+            return keys, f"{at_ms}|{line.message_id}"
+        index, held_ms = int(result[0]), int(result[1])
+        return max(0.0, (wanted[index - 1][1] * 1000 - abs(at_ms - held_ms)) / 1000)
 
-    async def _release(self, keys: list[str]) -> None:
+    async def _on_cooldown(
+        self, cmd: Command, line: ChatLine, prefix: str, *, wait_s: float, reply: Callable[[str], Reply]
+    ) -> Reply | None:
+        """Counted and logged always; the sender is told once per cooldown window (no reply spam)."""
+        self.cooldown_refusals[line.community_id] += 1
+        log.info(
+            "!%s of user %s refused: on cooldown for %.1f s more (message %s)",
+            cmd.name,
+            line.user_id,
+            wait_s,
+            line.message_id[:64],
+        )
+        if cmd.cooldown_reply is None:
+            return None
+        window_s = max(cmd.user_cooldown_s, cmd.global_cooldown_s, 1)
+        told = f"{self.key_prefix}:cdtold:{line.community_id}:{cmd.name}:{line.user_id}"
+        if not await self.redis.set(told, line.message_id or "1", nx=True, ex=window_s):
+            return None
+        return reply(
+            cmd.cooldown_reply.format(
+                username=line.username, prefix=prefix, name=cmd.name, wait=max(1, int(wait_s + 0.999))
+            )
+        )
+
+    async def _release(self, keys: list[str], mark: str) -> None:
         if keys:
-            await self.redis.delete(*keys)
+            await self._free(keys=keys, args=[mark])

@@ -509,6 +509,7 @@ class CommunityPipeline:
             "events": str(self.stats.events),
             "duplicates": str(self.stats.duplicates),
             "errors": str(self.stats.errors),
+            "cooldown_refusals": str(self.router.cooldown_refusals[self.community.id]),
             "lag_p50_ms": "" if p50 is None else f"{p50:.0f}",
             "lag_p95_ms": "" if p95 is None else f"{p95:.0f}",
             "last_event_at": "" if self.stats.last_event_at is None else f"{self.stats.last_event_at:.3f}",

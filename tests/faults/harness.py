@@ -104,18 +104,36 @@ class FakeKickHttp:
             def log_message(self, *args: Any) -> None:
                 return
 
+        self.handler = Handler
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
+        self.running = False
+        self.start()
+
+    def start(self) -> None:
+        """Serve (again, on the same port after :meth:`stop`)."""
+        if self.running:
+            return
+        if self.server.socket.fileno() == -1:  # closed by stop(): bind the same port anew
+            self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+        self.running = True
+
+    def stop(self) -> None:
+        """Kick's API gone: the port refuses connections until :meth:`start`."""
+        if not self.running:
+            return
+        self.server.shutdown()
+        self.server.server_close()
+        self.running = False
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stop()
 
 
 class PusherThread:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.conf import settings
 
 from botworker.bridge import run_sync
@@ -90,3 +91,88 @@ async def test_guess_while_closed_is_refused(router: CommandRouter, community: A
 
 async def test_guess_with_no_round_is_refused(router: CommandRouter, community: Any) -> None:
     assert await say(router, community, "!gtb 100") == "No Guess the Balance is open right now."
+
+
+# --- time is the message's time ------------------------------------------------------------------------
+
+
+async def open_round_before(community: Any) -> None:
+    """A round opened a minute before the guesses below were said."""
+    with time_machine.travel(NOW - timedelta(minutes=1), tick=False):
+        await open_round(community)
+
+
+async def guess(
+    router: CommandRouter, community: Any, amount: str, *, said_s_ago: float, mid: str, user_id: int = 7
+) -> str | None:
+    line = ChatLine(
+        community_id=community.pk,
+        message_id=mid,
+        user_id=user_id,
+        username="Viewer_7",
+        content=f"!gtb {amount}",
+        badges=(),
+        created_at=NOW - timedelta(seconds=said_s_ago),
+    )
+    reply = await router.handle(line, prefix="!", now=NOW)
+    return reply.text if reply else None
+
+
+async def test_two_guesses_4s_apart_delivered_together_the_later_stands(
+    router: CommandRouter, community: Any
+) -> None:
+    await open_round_before(community)
+    assert await guess(router, community, "1500", said_s_ago=10, mid="a") == "Guess saved: $1,500"
+    assert (
+        await guess(router, community, "1600", said_s_ago=6, mid="b")
+        == "Guess changed to $1,600 (was $1,500)"
+    )
+    g = await GtbGuess.objects.aget()
+    assert g.amount_cents == 1600_00
+    assert (g.first_guessed_at, g.updated_at) == (NOW - timedelta(seconds=10), NOW - timedelta(seconds=6))
+
+
+async def test_guesses_arriving_in_reverse_order_the_later_said_still_stands(
+    router: CommandRouter, community: Any
+) -> None:
+    await open_round_before(community)
+    assert await guess(router, community, "1600", said_s_ago=6, mid="b") == "Guess saved: $1,600"
+    assert (
+        await guess(router, community, "1500", said_s_ago=10, mid="a") == "Your later guess of $1,600 stands."
+    )
+    assert (await GtbGuess.objects.aget()).amount_cents == 1600_00
+
+
+async def test_a_guess_change_inside_the_cooldown_is_told_not_dropped_silently(
+    router: CommandRouter, community: Any
+) -> None:
+    await open_round_before(community)
+    assert await guess(router, community, "1500", said_s_ago=10, mid="a") == "Guess saved: $1,500"
+    refused = await guess(router, community, "1600", said_s_ago=9, mid="b")
+    assert refused == "@Viewer_7 your guess was not changed: one guess per 3 s, try again in 2 s."
+    assert await guess(router, community, "1700", said_s_ago=8.5, mid="c") is None  # told once a window
+    assert router.cooldown_refusals[community.pk] == 2  # ... and counted every time
+    assert (await GtbGuess.objects.aget()).amount_cents == 1500_00
+
+
+async def test_a_redelivered_guess_gets_the_same_answer_and_changes_nothing(
+    router: CommandRouter, community: Any
+) -> None:
+    await open_round_before(community)
+    await guess(router, community, "1500", said_s_ago=10, mid="a")
+    assert (
+        await guess(router, community, "1600", said_s_ago=5, mid="b")
+        == "Guess changed to $1,600 (was $1,500)"
+    )
+    again = await guess(router, community, "1600", said_s_ago=5, mid="b")
+    assert again == "Guess changed to $1,600 (was $1,500)"
+    g = await GtbGuess.objects.aget()
+    assert (g.amount_cents, g.previous_amount_cents, g.message_id) == (1600_00, 1500_00, "b")
+
+
+async def test_tie_priority_is_when_the_guess_was_said(router: CommandRouter, community: Any) -> None:
+    await open_round_before(community)
+    await guess(router, community, "1500", said_s_ago=5, mid="b", user_id=2)
+    await guess(router, community, "1500", said_s_ago=9, mid="a", user_id=1)  # said first, handled second
+    rows = [g async for g in GtbGuess.objects.order_by("first_guessed_at")]
+    assert [g.kick_user_id for g in rows] == [1, 2]

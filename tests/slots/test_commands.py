@@ -54,12 +54,64 @@ async def test_call_alias_and_free_text_reply(router: CommandRouter, community: 
     assert reply is not None and "isn't in our slot list" in reply.text
 
 
-async def test_redelivered_message_gets_no_second_reply(router: CommandRouter, community: Any) -> None:
+async def test_redelivered_message_gets_the_same_reply_and_changes_nothing(
+    router: CommandRouter, community: Any
+) -> None:
+    """The reply is rendered again (it is keyed by the message: queued at most once, see below)."""
     await SlotSettings.objects.acreate(community=community, channel_id=1234)
-    assert await router.handle(line(community, "!sr mental"), prefix="!", now=NOW) is not None
-    assert await router.handle(line(community, "!sr mental"), prefix="!", now=NOW) is None
+    first = await router.handle(line(community, "!sr mental"), prefix="!", now=NOW)
+    again = await router.handle(line(community, "!sr mental"), prefix="!", now=NOW)
+    assert first is not None and again is not None and again.text == first.text
     assert await SlotRequest.objects.acount() == 1
     assert await OutboxMessage.objects.filter(kind="discord_message").acount() == 1
+
+
+async def test_a_reply_lost_with_its_process_is_sent_on_redelivery_once(community: Any) -> None:
+    """The request was stored, then the process died before the reply was queued (here: the reply
+    write fails once). The webhook delivery is not acknowledged; its redelivery queues the reply, and
+    a later duplicate queues nothing more."""
+    from botworker.kick.component import KickIngestion
+    from botworker.kick.handlers import EventHandlers
+    from botworker.kick.pipeline import CommunityConfig, CommunityPipeline, DeliveryFailed
+    from tests.fakes.kick_chat import chat_webhook
+
+    redis = get_async_redis()
+    ingestion = KickIngestion(communities=[], redis=redis)
+    cfg = CommunityConfig(
+        id=community.pk,
+        slug="s",
+        prefix="!",
+        chatroom_id=1,
+        channel_id=2,
+        broadcaster_user_id=3,
+        bot_user_id=None,
+    )
+    died = {"once": True}
+
+    async def on_reply(config: CommunityConfig, reply: Any) -> None:
+        if died.pop("once", False):
+            raise RuntimeError("killed before the reply was written")
+        await ingestion.on_reply(config, reply)
+
+    pipe = CommunityPipeline(
+        community=cfg, redis=redis, router=ingestion.router, handlers=EventHandlers(), on_reply=on_reply
+    )
+    # the pipeline runs on the real clock: a line said just now
+    body = chat_webhook("sr-lost-1", 4321, "SlotFan", "!sr mental", when=datetime.now(UTC))
+    try:
+        with pytest.raises(DeliveryFailed):
+            await pipe.on_webhook("chat.message.sent", "01JWEBHOOKSR0000000000001", body)
+        assert await SlotRequest.objects.acount() == 1
+        assert await OutboxMessage.objects.filter(kind="kick_chat").acount() == 0
+        await pipe.on_webhook("chat.message.sent", "01JWEBHOOKSR0000000000001", body)  # redelivered
+        [row] = [r async for r in OutboxMessage.objects.filter(kind="kick_chat")]
+        assert row.payload["reply_to"] == "sr-lost-1" and "added your request" in row.payload["text"]
+        await redis.delete(*[k async for k in redis.scan_iter(match=f"{settings.REDIS_KEY_PREFIX}:dedupe:*")])
+        await pipe.on_webhook("chat.message.sent", "01JWEBHOOKSR0000000000001", body)  # once more, late
+        assert await OutboxMessage.objects.filter(kind="kick_chat").acount() == 1
+        assert await SlotRequest.objects.acount() == 1
+    finally:
+        await redis.aclose()
 
 
 @pytest.mark.parametrize(
@@ -115,3 +167,30 @@ async def test_limit_closed_and_blacklist_replies(router: CommandRouter, communi
         "You can't request slots here.",
     ]
     assert await SlotRequest.objects.acount() == 1
+
+
+async def test_the_request_cooldown_runs_on_the_messages_own_time(
+    router: CommandRouter, community: Any
+) -> None:
+    """Said 40 s apart, delivered in one burst: both pass a 30 s cooldown; said 20 s apart: refused."""
+    await SlotSettings.objects.acreate(community=community, cooldown_s=30, max_open_per_user=5)
+
+    async def say(text: str, mid: str, said_s_ago: float) -> str | None:
+        chat = ChatLine(
+            community_id=community.pk,
+            message_id=mid,
+            user_id=7,
+            username="viewer_1",
+            content=text,
+            badges=(),
+            created_at=NOW - timedelta(seconds=said_s_ago),
+        )
+        reply = await router.handle(chat, prefix="!", now=NOW)
+        return reply.text if reply else None
+
+    assert "added" in (await say("!sr mental", "a", 90) or "")
+    assert "added" in (await say("!sr book of dead", "b", 50) or "")
+    assert await say("!sr wanted", "c", 30) == "Slow down: you can request again in 10 s."
+    # a line said between the two accepted ones that arrives last is as close to them as any
+    assert await say("!sr sugar rush", "d", 70) == "Slow down: you can request again in 10 s."
+    assert await SlotRequest.objects.acount() == 2

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 
 from botworker.commands.registry import CommandRegistry, Invocation, Level, command, level_from_badges
-from botworker.commands.router import GENERIC_FAILURE, ChatLine, CommandRouter, split_command
+from botworker.commands.router import GENERIC_FAILURE, ChatLine, CommandRouter, message_time, split_command
 from kickbot.errors import InvalidInput
 from kickbot.redis_client import get_async_redis
 
@@ -120,9 +120,68 @@ async def test_non_commands_are_ignored(reg: CommandRegistry, redis: object, con
 async def test_user_cooldown_holds_and_is_per_user(reg: CommandRegistry, redis: object) -> None:
     r = router(reg, redis)
     assert await r.handle(line("!ping", user_id=1), prefix="!", now=NOW) is not None
-    assert await r.handle(line("!ping", user_id=1), prefix="!", now=NOW) is None
+    refused = await r.handle(line("!ping", user_id=1), prefix="!", now=NOW)
+    assert refused is not None and refused.text == "@viewer slow down: !ping again in 30 s."
     assert await r.handle(line("!ping", user_id=2), prefix="!", now=NOW) is not None
     assert len(reg.calls) == 2  # type: ignore[attr-defined]
+    assert r.cooldown_refusals[1] == 1
+
+
+async def test_a_cooldown_refusal_is_told_once_per_window_and_always_counted(
+    reg: CommandRegistry, redis: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = router(reg, redis)
+    assert await r.handle(line("!ping", user_id=1, age_s=10), prefix="!", now=NOW) is not None
+    told = [await r.handle(line("!ping", user_id=1, age_s=9 - i), prefix="!", now=NOW) for i in range(5)]
+    assert [t is not None for t in told] == [True, False, False, False, False]
+    assert r.cooldown_refusals[1] == 5
+    assert sum("refused: on cooldown" in rec.message for rec in caplog.records) == 5
+    assert len(reg.calls) == 1  # type: ignore[attr-defined]
+
+
+async def test_cooldowns_use_the_messages_own_time_not_the_delivery_time(
+    reg: CommandRegistry, redis: object
+) -> None:
+    """Two lines said 31 s apart and delivered in one burst: both are outside a 30 s cooldown."""
+    r = router(reg, redis)
+    assert await r.handle(line("!ping", user_id=1, age_s=40), prefix="!", now=NOW) is not None
+    assert await r.handle(line("!ping", user_id=1, age_s=9), prefix="!", now=NOW) is not None
+    assert len(reg.calls) == 2  # type: ignore[attr-defined]
+    # ... while two said 29 s apart are inside it, however far apart they arrive
+    first = await r.handle(line("!ping", user_id=3, age_s=50), prefix="!", now=NOW)
+    assert first is not None and first.text == "pong"
+    later = NOW + timedelta(seconds=60)
+    wait = await r.handle(line("!ping", user_id=3, age_s=21), prefix="!", now=later)
+    assert wait is not None and wait.text == "@viewer slow down: !ping again in 1 s."
+    assert len(reg.calls) == 3  # type: ignore[attr-defined]
+
+
+async def test_a_line_arriving_after_a_later_one_is_held_to_the_same_cooldown(
+    reg: CommandRegistry, redis: object
+) -> None:
+    r = router(reg, redis)
+    assert await r.handle(line("!ping", user_id=1, age_s=5), prefix="!", now=NOW) is not None
+    late_earlier = await r.handle(line("!ping", user_id=1, age_s=20), prefix="!", now=NOW)
+    assert late_earlier is not None and late_earlier.text.startswith("@viewer slow down")
+    assert len(reg.calls) == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("age_s", "expected_age_s"),
+    [(0, 0), (30, 30), (119, 119), (-30, 0)],  # a sender clock ahead: now
+)
+async def test_the_invocation_and_the_reply_carry_the_clamped_message_time(
+    reg: CommandRegistry, redis: object, age_s: float, expected_age_s: float
+) -> None:
+    reply = await router(reg, redis).handle(line("!ping", age_s=age_s), prefix="!", now=NOW)
+    assert reply is not None and reply.said_at == NOW - timedelta(seconds=expected_age_s)
+    assert reg.calls[-1].created_at == NOW - timedelta(seconds=expected_age_s)  # type: ignore[attr-defined]
+
+
+def test_message_time_is_clamped_to_the_last_two_minutes() -> None:
+    assert message_time(NOW - timedelta(minutes=5), NOW) == NOW - timedelta(minutes=2)
+    assert message_time(NOW + timedelta(minutes=5), NOW) == NOW
+    assert message_time(NOW - timedelta(seconds=3), NOW) == NOW - timedelta(seconds=3)
 
 
 async def test_the_same_line_retried_finds_its_own_cooldown(reg: CommandRegistry, redis: object) -> None:
@@ -132,13 +191,16 @@ async def test_the_same_line_retried_finds_its_own_cooldown(reg: CommandRegistry
     first = line("!ping", user_id=1, mid="kick-msg-1")
     assert await r.handle(first, prefix="!", now=NOW) is not None
     assert await r.handle(first, prefix="!", now=NOW) is not None  # the same message again
-    assert await r.handle(line("!ping", user_id=1), prefix="!", now=NOW) is None  # a new one waits
+    waits = await r.handle(line("!ping", user_id=1), prefix="!", now=NOW)  # a new one waits
+    assert waits is not None and waits.text.startswith("@viewer slow down")
+    assert len(reg.calls) == 2  # type: ignore[attr-defined]
 
 
 async def test_global_cooldown_holds_for_everyone(reg: CommandRegistry, redis: object) -> None:
     r = router(reg, redis)
     assert await r.handle(line("!global", user_id=1), prefix="!", now=NOW) is not None
-    assert await r.handle(line("!global", user_id=2), prefix="!", now=NOW) is None
+    refused = await r.handle(line("!global", user_id=2), prefix="!", now=NOW)
+    assert refused is not None and refused.text == "@viewer slow down: !global again in 60 s."
 
 
 async def test_refused_command_replies_and_does_not_cost_a_cooldown(
