@@ -13,7 +13,7 @@ async def record_gift_purchase(ctx: EventContext, event: GiftEvent) -> None:
     """Idempotent: a report joins its purchase, which awards once (keyed by the purchase row)."""
     await run_sync(gift_purchase_record, idempotent=True)(
         community_id=ctx.community_id,
-        gifter_username=None if event.is_anonymous else event.gifter_username,
+        gifter_username=event.gifter_username or None,
         gifter_id=event.gifter_id,
         gifter_slug=event.gifter_slug,
         giftee_usernames=event.giftee_usernames,

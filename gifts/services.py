@@ -63,9 +63,12 @@ class SettleReport:
     pending: int = 0
 
 
-def gifter_key(username: str | None) -> str:
+def gifter_key(username: str | None, gifter_id: int | None = None) -> str:
+    """Lowercased name; ``#<id>`` for a gifter known only by id (named later by the Kick API)."""
     name = (username or "").strip().lower()
-    return name[:64] if name else ANONYMOUS
+    if name:
+        return name[:64]
+    return f"#{gifter_id}" if gifter_id is not None else ANONYMOUS
 
 
 def _giftees_key(giftees: list[str], ref: str) -> str:
@@ -130,7 +133,7 @@ def gift_purchase_record(
     """
     if type(quantity) is not int or not 0 < quantity <= MAX_QUANTITY:
         raise ValueError(f"gift quantity {quantity!r} out of range")
-    gifter = gifter_key(gifter_username)
+    gifter = gifter_key(gifter_username, gifter_id)
     giftees = sorted({g.strip().lower() for g in giftee_usernames if g and g.strip()})
     key = _giftees_key(giftees, ref)
     now = timezone.now()

@@ -269,3 +269,38 @@ async def test_leaderboard_frame_completes_a_purchase_emitted_without_the_id(wor
     assert await gift_tickets() == []
     await frames(pipe, pusher_raw("gifts_leaderboard_updated"))
     assert await gift_tickets() == [75]
+
+
+async def test_gifter_known_only_by_id_is_awarded_and_named_through_the_kick_api(
+    streamer: Any, fake: Any
+) -> None:
+    """A webhook whose gifter has an id but no name (not anonymous): awarded by id at once; the
+    retry job asks ``GET /public/v1/users`` for the name, so the board shows a name, not a number."""
+    from gifts.tasks import gift_purchases_retry
+
+    autodiscover()
+    world = World(community_id=streamer.pk, redis=get_async_redis())
+
+    def open_period() -> None:
+        now = timezone.now()
+        raffle_services.period_open(
+            community=streamer,
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=9),
+            actor_label="t",
+        )
+
+    await sync_to_async(open_period)()
+    fake.users[GARY] = "GenerousGary"
+    event_type, message_id, raw = webhook("channel_subscription_gifts")
+    body = json.loads(raw)
+    body["gifter"].update(username=None, channel_slug=None)
+    try:
+        await world.pipeline().on_webhook(event_type, message_id, json.dumps(body).encode())
+        assert await gift_tickets() == [75]
+        assert await username_of(GARY) is None
+        await sync_to_async(gift_purchases_retry)()
+        assert await username_of(GARY) == "GenerousGary"
+        assert [r.url.path for r in fake.requests if r.url.path.endswith("/users")] == ["/public/v1/users"]
+    finally:
+        await world.redis.aclose()
