@@ -132,7 +132,9 @@ def gift_purchase_record(
     message id, Pusher frame key); it identifies a purchase only when the report names no giftees.
     """
     if type(quantity) is not int or not 0 < quantity <= MAX_QUANTITY:
-        raise ValueError(f"gift quantity {quantity!r} out of range")
+        # Not a purchase Kick can make: nothing is recorded (a retry would not make it one).
+        log.warning("gift report %s refused: quantity %r out of range", ref[:64], quantity)
+        return GiftOutcome(purchase_id=0, status="refused", tickets=0, merged=False)
     gifter = gifter_key(gifter_username, gifter_id)
     giftees = sorted({g.strip().lower() for g in giftee_usernames if g and g.strip()})
     key = _giftees_key(giftees, ref)

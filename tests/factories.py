@@ -34,3 +34,20 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
         if create:
             obj.save()
+
+
+def raffle_open_now(community: Community, *, days: int = 20) -> None:
+    """An open raffle period around now (a day back, ``days`` ahead), with the default rates."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from raffle import services
+
+    now = timezone.now()
+    services.period_open(
+        community=community,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=days),
+        actor_label="t",
+    )

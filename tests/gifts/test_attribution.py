@@ -28,10 +28,9 @@ from botworker.kick.pipeline import CommunityConfig, CommunityPipeline
 from gifts import services
 from gifts.models import GiftPurchase
 from kickbot.redis_client import get_async_redis, key
-from raffle import services as raffle_services
 from raffle.models import TicketEntry
 from tests.botworker.kick.conftest import pusher_lines, pusher_raw, webhook
-from tests.factories import CommunityFactory
+from tests.factories import CommunityFactory, raffle_open_now
 from tests.fakes.kick_chat import chat_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,13 +75,7 @@ async def world() -> AsyncIterator[World]:
 
     def setup() -> int:
         community = CommunityFactory(kick_chatroom_id=2915314, kick_channel_id=2938540)
-        now = timezone.now()
-        raffle_services.period_open(
-            community=community,
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=20),
-            actor_label="t",
-        )
+        raffle_open_now(community)
         return int(community.pk)
 
     redis = get_async_redis()
@@ -281,16 +274,7 @@ async def test_gifter_known_only_by_id_is_awarded_and_named_through_the_kick_api
     autodiscover()
     world = World(community_id=streamer.pk, redis=get_async_redis())
 
-    def open_period() -> None:
-        now = timezone.now()
-        raffle_services.period_open(
-            community=streamer,
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=9),
-            actor_label="t",
-        )
-
-    await sync_to_async(open_period)()
+    await sync_to_async(raffle_open_now)(streamer, days=9)
     fake.users[GARY] = "GenerousGary"
     event_type, message_id, raw = webhook("channel_subscription_gifts")
     body = json.loads(raw)
@@ -304,3 +288,19 @@ async def test_gifter_known_only_by_id_is_awarded_and_named_through_the_kick_api
         assert [r.url.path for r in fake.requests if r.url.path.endswith("/users")] == ["/public/v1/users"]
     finally:
         await world.redis.aclose()
+
+
+@pytest.mark.parametrize("quantity", [0, -5, 10_001, 10**9])
+async def test_a_report_of_an_impossible_quantity_changes_nothing(world: World, quantity: int) -> None:
+    outcome = await sync_to_async(services.gift_purchase_record)(
+        community_id=world.community_id,
+        gifter_username="GenerousGary",
+        gifter_id=GARY,
+        giftee_usernames=[],
+        quantity=quantity,
+        purchased_at=timezone.now(),
+        source="pusher",
+        ref="frame:junk",
+    )
+    assert outcome.status == "refused"
+    assert await purchases() == [] and await gift_tickets() == []

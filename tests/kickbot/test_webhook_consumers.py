@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,17 +13,15 @@ from asgiref.sync import sync_to_async
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from django.test import Client
-from django.utils import timezone
 
 from botworker.kick.component import KickIngestion, _config
 from botworker.kick.webhook_queue import stream_key
 from kickbot.models import Community
 from kickbot.redis_client import get_async_redis, get_redis
 from kickbot.selectors import kick_communities
-from raffle import services as raffle_services
 from raffle.models import TicketEntry
 from tests.botworker.kick.conftest import webhook
-from tests.factories import CommunityFactory
+from tests.factories import CommunityFactory, raffle_open_now
 from tests.fakes.kick_chat import until
 from tests.kickbot.test_webhooks import KEY, PEM
 
@@ -58,13 +56,7 @@ async def test_a_community_without_a_chatroom_id_has_its_accepted_webhooks_consu
 
     def setup() -> Community:
         community = CommunityFactory(kick_chatroom_id=None, kick_channel_id=None)
-        now = timezone.now()
-        raffle_services.period_open(
-            community=community,
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=9),
-            actor_label="t",
-        )
+        raffle_open_now(community, days=9)
         return community
 
     community = await sync_to_async(setup)()
@@ -92,8 +84,8 @@ async def test_a_community_without_a_chatroom_id_has_its_accepted_webhooks_consu
         await until(consumed, within_s=20)
         assert await sync_to_async(awarded)() == [75]
         assert community.pk not in ingestion.listeners  # no chatroom: no Pusher, webhooks only
-        pending = get_redis().xpending(stream_key(community.pk), "ingest")
-        assert pending["pending"] == 0  # read and acknowledged
+        # read and acknowledged (the ack follows the award)
+        await until(lambda: get_redis().xpending(stream_key(community.pk), "ingest")["pending"] == 0)
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=10)

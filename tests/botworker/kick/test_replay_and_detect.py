@@ -2,21 +2,18 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
 
 from gifts.models import GiftPurchase
 from kickbot import kick
 from kickbot.models import Community
-from raffle import services as raffle_services
 from raffle.models import TicketEntry
-from tests.factories import CommunityFactory
+from tests.factories import CommunityFactory, raffle_open_now
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kick"
 
@@ -57,7 +54,7 @@ def test_replay_of_one_gift_purchase_awards_its_gifter_once(tmp_path: Path) -> N
             ]
         )
     )
-    open_raffle(community)
+    raffle_open_now(community)
     summary = run_replay(file)
     assert summary["read"] == len(lines) + 4
     assert summary["errors"] == 1
@@ -72,21 +69,11 @@ def test_replay_of_one_gift_purchase_awards_its_gifter_once(tmp_path: Path) -> N
     assert list(TicketEntry.objects.values_list("kick_user_id", "amount")) == [(4455667, 75)]
 
 
-def open_raffle(community: Community) -> None:
-    now = timezone.now()
-    raffle_services.period_open(
-        community=community,
-        starts_at=now - timedelta(days=1),
-        ends_at=now + timedelta(days=9),
-        actor_label="t",
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_replay_counts_a_gift_nobody_can_attribute_as_an_error(tmp_path: Path) -> None:
     """Only the frames without a user id: the gifter never chatted, no webhook came."""
     community = CommunityFactory(kick_chatroom_id=2915314, kick_channel_id=2930000)
-    open_raffle(community)
+    raffle_open_now(community)
     kept = ("GiftedSubscriptionsEvent", "LuckyUsersWhoGotGiftSubscriptionsEvent", "ChannelSubscriptionEvent")
     lines = [
         json.dumps({"frame": json.loads(line)})
