@@ -90,7 +90,14 @@ def _lock(community_id: int) -> None:
 
 
 def _match(
-    *, community_id: int, gifter: str, giftees: list[str], key: str, at: datetime, now: datetime
+    *,
+    community_id: int,
+    gifter: str,
+    gifter_id: int | None,
+    giftees: list[str],
+    key: str,
+    at: datetime,
+    now: datetime,
 ) -> GiftPurchase | None:
     """The purchase this report belongs to. Near in time means by the gift's own time or by when we
     first heard of it: a Pusher frame without a time of its own carries its receive time, and a
@@ -98,7 +105,9 @@ def _match(
     near = Q(purchased_at__gte=at - PURCHASE_WINDOW, purchased_at__lte=at + PURCHASE_WINDOW) | Q(
         first_seen_at__gte=now - PURCHASE_WINDOW
     )
-    rows = GiftPurchase.objects.filter(near, community_id=community_id, gifter_key=gifter).order_by(
+    # The same gifter: by name, or by id (a report that has the id but not the name).
+    same = Q(gifter_key=gifter) | Q(gifter_id=gifter_id) if gifter_id is not None else Q(gifter_key=gifter)
+    rows = GiftPurchase.objects.filter(near, same, community_id=community_id).order_by(
         "-purchased_at", "-id"
     )[:50]
     wanted = set(giftees)
@@ -142,7 +151,13 @@ def gift_purchase_record(
     with transaction.atomic():
         _lock(community_id)
         row = _match(
-            community_id=community_id, gifter=gifter, giftees=giftees, key=key, at=purchased_at, now=now
+            community_id=community_id,
+            gifter=gifter,
+            gifter_id=gifter_id,
+            giftees=giftees,
+            key=key,
+            at=purchased_at,
+            now=now,
         )
         merged = row is not None
         if row is None:
@@ -187,7 +202,7 @@ def _merge(
         elif row.gifter_id != gifter_id:
             log.warning("gift purchase %s: reports disagree on the gifter id; keeping the first", row.pk)
     if username and not row.gifter_username:
-        row.gifter_username = username.strip()[:64]
+        row.gifter_username = username.strip()[:64]  # a purchase keyed "#<id>" learns its name
     if giftees and set(giftees) - set(row.giftees):
         row.giftees = sorted(set(row.giftees) | set(giftees))
     if row.status == GiftPurchase.Status.PENDING:  # an awarded purchase keeps what it was awarded for
@@ -232,7 +247,7 @@ def gift_purchases_settle(
     pending = GiftPurchase.objects.filter(status=GiftPurchase.Status.PENDING)
     if community_id is not None:
         pending = pending.filter(community_id=community_id)
-    communities = sorted(set(pending.values_list("community_id", flat=True)[:limit]))
+    communities = sorted(pending.values_list("community_id", flat=True).distinct()[:limit])
     now = timezone.now()
     for cid in communities:
         with transaction.atomic():

@@ -304,3 +304,14 @@ async def test_a_report_of_an_impossible_quantity_changes_nothing(world: World, 
     )
     assert outcome.status == "refused"
     assert await purchases() == [] and await gift_tickets() == []
+
+
+async def test_a_report_with_the_id_but_no_name_joins_the_named_purchase(world: World) -> None:
+    pipe = world.pipeline()
+    await frames(pipe, *FRAMES)  # named, and the id from ChatMessageSentEvent
+    event_type, message_id, raw = webhook("channel_subscription_gifts")
+    body = json.loads(raw)
+    body["gifter"].update(username=None, channel_slug=None)
+    await world.pipeline().on_webhook(event_type, message_id, json.dumps(body).encode())  # another process
+    assert await gift_tickets() == [75]
+    assert len(await purchases()) == 1
