@@ -258,6 +258,8 @@ def main() -> int:
             failures = smoke(stack)
     except SmokeFailure as exc:
         failures = [str(exc)]
+    except Exception as exc:  # anything unexpected is a failed smoke, said as such (cleanup ran)
+        failures = [f"{type(exc).__name__}: {exc}"]
     for failure in failures:
         say(f"FAIL {failure}")
     say("failed" if failures else "ok")
