@@ -92,21 +92,32 @@ def subscriptions_state(*, community_id: int) -> dict[str, object] | None:
 
 
 def live_status_poll() -> int:
-    """Backstop for missed live/offline events; returns how many communities changed."""
+    """Backstop for missed live/offline events; returns how many communities changed.
+
+    Reads ``GET /public/v2/livestreams`` (v1 is deprecated), which lists all of Kick's live streams
+    page by page: a broadcaster found is live; one not found after the whole list is offline; one not
+    found within the page cap is left as it is. The webhook (and Pusher) stay the first signal: a
+    state they set less than ``OFFLINE_GRACE`` ago is not overturned by the poll, whose list lags.
+    """
     changed = 0
     for community in _connected():
+        broadcaster = int(community.kick_broadcaster_user_id or 0)
         try:
             with kick_api(community_id=community.pk) as api:
-                streams = api.get_livestreams(
-                    broadcaster_user_ids=[int(community.kick_broadcaster_user_id or 0)]
-                )
+                scan = api.live_streams_of([broadcaster])
         except KickError as exc:
             log.warning("live status poll failed for %s: %s", community.kick_channel_slug, type(exc).__name__)
             continue
-        live = bool(streams)
-        now = timezone.now()
-        if not live and community.live_changed_at and now - community.live_changed_at < OFFLINE_GRACE:
+        live = any(s.broadcaster_user_id == broadcaster for s in scan.streams)
+        if not live and not scan.complete:
+            log.info(
+                "live status poll for %s: not in the pages read; left as it is", community.kick_channel_slug
+            )
             continue
+        now = timezone.now()
+        recent = community.live_changed_at is not None and now - community.live_changed_at < OFFLINE_GRACE
+        if recent and live != community.is_live:
+            continue  # a fresh event said otherwise: it wins over a lagging list
         changed += community_live_set(community_id=community.pk, is_live=live, at=now)
     return changed
 

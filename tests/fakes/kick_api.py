@@ -29,6 +29,7 @@ class FakeKick:
     chat: list[dict[str, Any]] = field(default_factory=list)
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
     live: dict[int, bool] = field(default_factory=dict)
+    others_live: int = 0  # other channels' streams, listed before ours (v2 lists oldest first)
     fail_token_endpoint: int | None = None  # status to answer /oauth/token with
     fail_chat: list[int] = field(default_factory=list)  # statuses to answer the next chat sends with
     down: bool = False  # True: every request is refused at connect (as a dead server's port would)
@@ -75,12 +76,16 @@ class FakeKick:
             return self._token(request)
         if path == "/oauth/revoke":
             return httpx.Response(200)
-        if not path.startswith("/public/v1/"):
+        if not path.startswith(("/public/v1/", "/public/v2/")):
             return httpx.Response(404, json={"message": "not found"})
         auth = request.headers.get("authorization", "")
         uid = self.access.get(auth.removeprefix("Bearer "))
         if uid is None:
             return httpx.Response(401, json={"message": "Unauthorized"})
+        if path == "/public/v2/livestreams" and request.method == "GET":
+            return self._livestreams_v2(request)
+        if not path.startswith("/public/v1/"):
+            return httpx.Response(404, json={"message": "not found"})
         route = path.removeprefix("/public/v1/")
         if route == "users" and request.method == "GET":
             ids = [int(v) for v in request.url.params.get_list("id")] or [uid]
@@ -99,23 +104,47 @@ class FakeKick:
                 200,
                 json={"data": {"is_sent": True, "message_id": f"sent-{next(self._ids)}"}, "message": "OK"},
             )
-        if route == "livestreams" and request.method == "GET":
-            ids = [int(v) for v in request.url.params.get_list("broadcaster_user_id")]
-            data = [
-                {
-                    "broadcaster_user_id": i,
-                    "channel_id": i,
-                    "slug": f"c{i}",
-                    "started_at": "2026-11-27T10:00:00Z",
-                    "viewer_count": 10,
-                }
-                for i in ids
-                if self.live.get(i)
-            ]
-            return httpx.Response(200, json={"data": data, "message": "OK"})
         if route == "events/subscriptions":
             return self._subscriptions(request)
         return httpx.Response(404, json={"message": "not found"})
+
+    def _livestreams_v2(self, request: httpx.Request) -> httpx.Response:
+        """GET /public/v2/livestreams: every live stream, oldest first, ``limit`` (1..1000, default 100) a
+        page, ``cursor`` from the previous page's ``pagination.next_cursor``; no broadcaster filter."""
+        try:
+            limit = int(request.url.params.get("limit", "100"))
+            offset = int(request.url.params.get("cursor") or 0)
+        except ValueError:
+            return httpx.Response(400, json={"message": "bad request"})
+        if not 1 <= limit <= 1000:
+            return httpx.Response(400, json={"message": "limit must be between 1 and 1000"})
+        ids = [10_000_000 + i for i in range(self.others_live)] + [i for i, on in self.live.items() if on]
+        page = ids[offset : offset + limit]
+        data = [
+            {
+                "id": f"ls-{i}",
+                "broadcaster_user": {"id": i, "username": f"user{i}", "profile_picture": ""},
+                "category": {"id": 15, "name": "Just Chatting", "thumbnail": ""},
+                "channel": {"slug": f"c{i}"},
+                "has_mature_content": False,
+                "language_code": "en",
+                "started_at": "2026-11-27T10:00:00Z",
+                "tags": [],
+                "thumbnail": "",
+                "title": f"stream of {i}",
+                "viewer_count": 10,
+            }
+            for i in page
+        ]
+        more = offset + limit < len(ids)
+        return httpx.Response(
+            200,
+            json={
+                "data": data,
+                "pagination": {"next_cursor": str(offset + limit) if more else ""},
+                "message": "OK",
+            },
+        )
 
     def _token(self, request: httpx.Request) -> httpx.Response:
         if self.fail_token_endpoint:

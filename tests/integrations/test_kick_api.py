@@ -222,31 +222,62 @@ def test_get_channels_refuses_mixed_empty_or_oversized_filters(kwargs: dict[str,
         api.get_channels(**kwargs)
 
 
-def test_get_livestreams_parses_start_time_as_aware_utc() -> None:
+def test_livestreams_page_reads_the_v2_shape_and_its_cursor() -> None:
     recorder = Recorder(ok("livestreams"))
     api, _, _ = make_api(recorder)
-    streams = api.get_livestreams(broadcaster_user_ids=[123456, 777])
-    assert_request(
-        recorder.requests[0],
-        "GET",
-        "/public/v1/livestreams",
-        params=[("broadcaster_user_id", "123456"), ("broadcaster_user_id", "777")],
-    )
-    assert streams == [
+    page = api.get_livestreams_page()
+    assert_request(recorder.requests[0], "GET", "/public/v2/livestreams", params=[("limit", "1000")])
+    assert page.streams == [
         KickLivestreamInfo(
             broadcaster_user_id=123456,
-            channel_id=654321,
+            channel_id=None,
             slug="streamerbob",
             started_at=datetime(2025, 6, 6, 18, 0, tzinfo=UTC),
             viewer_count=321,
+            title="Friday raffle night",
         )
     ]
+    assert page.next_cursor == "eyJvZmZzZXQiOjF9"
 
 
-def test_get_livestreams_refuses_an_empty_list_which_would_list_all_of_kick() -> None:
-    api, _, _ = make_api(Recorder())
+def _page(ids: list[int], cursor: str) -> httpx.Response:
+    data = [{"broadcaster_user": {"id": i}, "channel": {"slug": f"c{i}"}, "title": "t"} for i in ids]
+    return httpx.Response(200, json={"data": data, "pagination": {"next_cursor": cursor}, "message": "OK"})
+
+
+def test_live_streams_of_pages_until_found_with_the_cursor() -> None:
+    recorder = Recorder(_page([1, 2], "c1"), _page([3, 777], "c2"), _page([9], ""))
+    api, _, _ = make_api(recorder)
+    scan = api.live_streams_of([777])
+    assert scan.complete and [s.broadcaster_user_id for s in scan.streams] == [777]
+    assert len(recorder.requests) == 2  # stopped once found
+    assert recorder.requests[1].url.params.multi_items() == [("limit", "1000"), ("cursor", "c1")]
+
+
+def test_live_streams_of_reads_to_the_end_to_say_offline() -> None:
+    recorder = Recorder(_page([1, 2], "c1"), _page([3], ""))
+    api, _, _ = make_api(recorder)
+    scan = api.live_streams_of([777])
+    assert (scan.complete, scan.streams) == (True, [])
+
+
+def test_live_streams_of_past_the_page_cap_is_not_complete() -> None:
+    recorder = Recorder(_page([1], "c1"), _page([2], "c2"), _page([777], ""))
+    api, _, _ = make_api(recorder)
+    scan = api.live_streams_of([777], max_pages=2)
+    assert (scan.complete, scan.streams) == (False, [])
     with pytest.raises(ValueError):
-        api.get_livestreams(broadcaster_user_ids=[])
+        api.live_streams_of([])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"data": [{"broadcaster_user": None}]}, {"data": [{"broadcaster_user": {"id": "x"}}]}, {"items": []}],
+)
+def test_livestreams_page_refuses_a_bad_shape(body: dict[str, Any]) -> None:
+    api, _, _ = make_api(Recorder(httpx.Response(200, json=body)))
+    with pytest.raises(KickBadResponse):
+        api.get_livestreams_page()
 
 
 def test_send_chat_as_bot_omits_the_broadcaster() -> None:
@@ -451,7 +482,7 @@ def test_timeouts_are_retried_then_raise_unavailable() -> None:
     )
     api, sleeps, _ = make_api(recorder)
     with pytest.raises(KickUnavailable, match="ReadTimeout"):
-        api.get_livestreams(broadcaster_user_ids=[1])
+        api.get_livestreams_page()
     assert len(recorder.requests) == 3
     assert sleeps == [0.5, 1.0]
 
@@ -581,7 +612,7 @@ async def test_async_endpoints_parse_like_the_sync_ones() -> None:
     api, _, _ = make_async_api(recorder)
     assert (await api.get_users([123456]))[0].user_id == 123456
     assert (await api.get_channels(broadcaster_user_ids=[123456]))[0].is_live is True
-    assert (await api.get_livestreams(broadcaster_user_ids=[123456]))[0].viewer_count == 321
+    assert (await api.get_livestreams_page()).streams[0].viewer_count == 321
     assert len(await api.list_subscriptions(broadcaster_user_id=123456)) == 2
     assert (await api.create_subscriptions(broadcaster_user_id=1, events=[("chat.message.sent", 1)]))[0].ok
     await api.delete_subscriptions(["a"])

@@ -107,3 +107,36 @@ def test_unconnected_communities_are_skipped(fake: FakeKick, settings: Any) -> N
     CommunityFactory(kick_broadcaster_user_id=1)
     assert live_status_poll() == 0
     assert fake.requests == []
+
+
+def test_poll_reads_v2_pages_past_other_channels_to_find_the_streamer(
+    connected: Community, fake: FakeKick
+) -> None:
+    fake.others_live = 2500  # three pages of 1,000 before ours is listed
+    fake.live[4242] = True
+    assert live_status_poll() == 1
+    connected.refresh_from_db()
+    assert connected.is_live
+    paths = [r.url.path for r in fake.requests if "livestreams" in r.url.path]
+    assert paths == ["/public/v2/livestreams"] * 3
+    assert [r.url.params.get("cursor") for r in fake.requests if "livestreams" in r.url.path] == [
+        None,
+        "1000",
+        "2000",
+    ]
+
+
+def test_a_fresh_webhook_state_is_not_overturned_by_the_lagging_list(
+    connected: Community, fake: FakeKick
+) -> None:
+    from kickbot.services import community_live_set
+
+    fake.live[4242] = True  # the list still shows the stream that just ended
+    with time_machine.travel("2026-11-27 12:00:00Z", tick=False):
+        community_live_set(community_id=connected.pk, is_live=True, at=timezone.now() - timedelta(hours=1))
+        community_live_set(community_id=connected.pk, is_live=False, at=timezone.now())  # the webhook
+        assert live_status_poll() == 0
+    connected.refresh_from_db()
+    assert not connected.is_live
+    with time_machine.travel("2026-11-27 12:04:00Z", tick=False):  # past the grace the list is believed
+        assert live_status_poll() == 1

@@ -1,4 +1,5 @@
-"""Kick public API (api.kick.com/public/v1) clients: sync for Celery/web, async for the bot worker.
+"""Kick public API (api.kick.com/public/v1, v2 where v1 is deprecated) clients: sync for Celery/web,
+async for the bot worker.
 
 Request building and response parsing are pure functions shared by both clients; only the send loop
 (auth refresh once on 401, bounded exponential backoff on 5xx/transport errors) is written twice.
@@ -35,6 +36,8 @@ from .types import (
     KickChannelInfo,
     KickLivestreamInfo,
     KickUserInfo,
+    LiveScan,
+    LivestreamPage,
     SentMessage,
     SubscriptionResult,
 )
@@ -43,10 +46,13 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-API_PREFIX = "/public/v1"
 CHAT_MAX_CHARS = 500
 CHAT_TYPES = frozenset({"bot", "user"})
 MAX_IDS_PER_REQUEST = 50  # Kick's documented cap for broadcaster_user_id / slug filters.
+# GET /public/v2/livestreams: cursor-paginated, oldest stream first, up to 1,000 a page; it filters by
+# category and language only (v1's broadcaster filter is gone), so a broadcaster is found by paging.
+LIVESTREAMS_PAGE_LIMIT = 1000
+LIVESTREAMS_MAX_PAGES = 30
 # Failures where the request never reached Kick, so even a non-idempotent call may be resent.
 _NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -89,11 +95,17 @@ class ApiCall(Generic[T]):
     json: dict[str, Any] | None = None
     idempotent: bool = True
     expects_data: bool = True
+    version: str = "v1"
+    whole_body: bool = False  # parse the whole JSON body (v2 lists carry `pagination` beside `data`)
+
+    @property
+    def prefix(self) -> str:
+        return f"/public/{self.version}"
 
     @property
     def label(self) -> str:
         """Short, token-free description for logs and error messages."""
-        return f"{self.method} {API_PREFIX}{self.path}"
+        return f"{self.method} {self.prefix}{self.path}"
 
 
 def _bad(what: str) -> KickBadResponse:
@@ -172,18 +184,30 @@ def parse_channels(data: Any) -> list[KickChannelInfo]:
     return channels
 
 
-def parse_livestreams(data: Any) -> list[KickLivestreamInfo]:
-    """Parse `data` of GET /livestreams."""
-    return [
-        KickLivestreamInfo(
-            broadcaster_user_id=_req_int(item, "broadcaster_user_id"),
-            channel_id=_opt_int(item, "channel_id"),
-            slug=_opt_str(item, "slug"),
-            started_at=_opt_datetime(item, "started_at"),
-            viewer_count=_opt_int(item, "viewer_count"),
+def parse_livestreams_page(body: Any) -> LivestreamPage:
+    """Parse GET /public/v2/livestreams: ``{"data": [{broadcaster_user{id}, channel{slug}, started_at,
+    title, viewer_count, ...}], "pagination": {"next_cursor"}}``."""
+    if not isinstance(body, dict) or "data" not in body:
+        raise _bad("for livestreams has no 'data'")
+    streams = []
+    for item in _items(body["data"], "livestreams"):
+        user = item.get("broadcaster_user")
+        channel = item.get("channel")
+        if not isinstance(user, dict):
+            raise _bad("lacks object 'broadcaster_user'")
+        streams.append(
+            KickLivestreamInfo(
+                broadcaster_user_id=_req_int(user, "id"),
+                channel_id=None,
+                slug=_opt_str(channel, "slug") if isinstance(channel, dict) else None,
+                started_at=_opt_datetime(item, "started_at"),
+                viewer_count=_opt_int(item, "viewer_count"),
+                title=_opt_str(item, "title"),
+            )
         )
-        for item in _items(data, "livestreams")
-    ]
+    pagination = body.get("pagination")
+    cursor = pagination.get("next_cursor") if isinstance(pagination, dict) else None
+    return LivestreamPage(streams=streams, next_cursor=cursor if isinstance(cursor, str) and cursor else None)
 
 
 def parse_sent_message(data: Any) -> SentMessage:
@@ -261,10 +285,26 @@ def channels_call(
     return ApiCall("GET", "/channels", parse_channels, params=params)
 
 
-def livestreams_call(*, broadcaster_user_ids: list[int]) -> ApiCall[list[KickLivestreamInfo]]:
-    """GET /livestreams for these broadcasters; an empty list is refused (it would list all of Kick)."""
-    params = _id_params("broadcaster_user_id", broadcaster_user_ids, cap=MAX_IDS_PER_REQUEST)
-    return ApiCall("GET", "/livestreams", parse_livestreams, params=params)
+def livestreams_page_call(
+    *, cursor: str | None = None, limit: int = LIVESTREAMS_PAGE_LIMIT
+) -> ApiCall[LivestreamPage]:
+    """GET /public/v2/livestreams, one page (v1 is deprecated since 2026-06-23)."""
+    if not 1 <= limit <= LIVESTREAMS_PAGE_LIMIT:
+        raise ValueError(f"limit must be 1..{LIVESTREAMS_PAGE_LIMIT}")
+    params: tuple[tuple[str, Any], ...] = (("limit", limit),)
+    if cursor:
+        params += (("cursor", cursor),)
+    return ApiCall(
+        "GET", "/livestreams", parse_livestreams_page, params=params, version="v2", whole_body=True
+    )
+
+
+def _scan_step(wanted: set[int], found: dict[int, KickLivestreamInfo], page: LivestreamPage) -> str | None:
+    """Take a page's streams of ``wanted`` broadcasters; the cursor to go on with, None when done."""
+    for stream in page.streams:
+        if stream.broadcaster_user_id in wanted:
+            found[stream.broadcaster_user_id] = stream
+    return None if wanted <= found.keys() else page.next_cursor
 
 
 def chat_call(
@@ -330,7 +370,7 @@ def build_request(base_url: str, call: ApiCall[Any], token: str, *, timeout: flo
     """Build the httpx.Request for a call with its bearer token."""
     return httpx.Request(
         call.method,
-        f"{base_url.rstrip('/')}{API_PREFIX}{call.path}",
+        f"{base_url.rstrip('/')}{call.prefix}{call.path}",
         params=list(call.params),
         json=call.json,
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
@@ -368,7 +408,7 @@ def _envelope_data(call: ApiCall[Any], response: httpx.Response) -> Any:
         raise KickBadResponse(f"{call.label} answered {response.status_code} with a non-JSON body") from None
     if not isinstance(body, dict) or "data" not in body:
         raise KickBadResponse(f"{call.label} answered without a 'data' envelope")
-    return body["data"]
+    return body if call.whole_body else body["data"]
 
 
 def assess(call: ApiCall[T], response: httpx.Response, token: str) -> Done[T] | Unauthorized | Retryable:
@@ -499,9 +539,25 @@ class KickApi(OwnedClient):
         """Channels by broadcaster ids or slugs (≤50, not both); neither returns the token's channel."""
         return self.call(channels_call(broadcaster_user_ids=broadcaster_user_ids, slugs=slugs))
 
-    def get_livestreams(self, *, broadcaster_user_ids: list[int]) -> list[KickLivestreamInfo]:
-        """Live streams of these broadcasters (≤50); offline ones are absent from the result."""
-        return self.call(livestreams_call(broadcaster_user_ids=broadcaster_user_ids))
+    def get_livestreams_page(self, *, cursor: str | None = None) -> LivestreamPage:
+        """One page of Kick's live streams (GET /public/v2/livestreams)."""
+        return self.call(livestreams_page_call(cursor=cursor))
+
+    def live_streams_of(
+        self, broadcaster_user_ids: list[int], *, max_pages: int = LIVESTREAMS_MAX_PAGES
+    ) -> LiveScan:
+        """Which of these broadcasters are live: pages through v2 until all are found or the list ends
+        (``complete``), or ``max_pages`` were read (not complete: absence then proves nothing)."""
+        if not broadcaster_user_ids:
+            raise ValueError("broadcaster_user_ids must not be empty")
+        wanted, found = set(broadcaster_user_ids), {}  # type: ignore[var-annotated]
+        cursor: str | None = None
+        for _ in range(max_pages):
+            page = self.get_livestreams_page(cursor=cursor)
+            cursor = _scan_step(wanted, found, page)
+            if cursor is None:
+                return LiveScan(streams=list(found.values()), complete=True)
+        return LiveScan(streams=list(found.values()), complete=wanted <= found.keys())
 
     def send_chat(
         self,
@@ -613,9 +669,9 @@ class AsyncKickApi:
         """Channels by broadcaster ids or slugs (≤50, not both); neither returns the token's channel."""
         return await self.call(channels_call(broadcaster_user_ids=broadcaster_user_ids, slugs=slugs))
 
-    async def get_livestreams(self, *, broadcaster_user_ids: list[int]) -> list[KickLivestreamInfo]:
-        """Live streams of these broadcasters (≤50); offline ones are absent from the result."""
-        return await self.call(livestreams_call(broadcaster_user_ids=broadcaster_user_ids))
+    async def get_livestreams_page(self, *, cursor: str | None = None) -> LivestreamPage:
+        """One page of Kick's live streams (GET /public/v2/livestreams)."""
+        return await self.call(livestreams_page_call(cursor=cursor))
 
     async def send_chat(
         self,

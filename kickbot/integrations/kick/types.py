@@ -41,13 +41,31 @@ class KickChannelInfo:
 
 @dataclass(frozen=True)
 class KickLivestreamInfo:
-    """A live stream from GET /public/v1/livestreams; `started_at` is aware UTC."""
+    """A live stream from GET /public/v2/livestreams; `started_at` is aware UTC."""
 
     broadcaster_user_id: int
     channel_id: int | None
     slug: str | None
     started_at: datetime | None
     viewer_count: int | None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class LivestreamPage:
+    """One page of GET /public/v2/livestreams; `next_cursor` None on the last page."""
+
+    streams: list[KickLivestreamInfo]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class LiveScan:
+    """Which of the asked broadcasters are live; `complete` False when the page cap was hit first
+    (then a broadcaster not found may still be live: callers must not conclude "offline")."""
+
+    streams: list[KickLivestreamInfo]
+    complete: bool
 
 
 @dataclass(frozen=True)
