@@ -31,7 +31,13 @@ async def router() -> AsyncIterator[CommandRouter]:
 
 
 async def say(
-    router: CommandRouter, community: Any, text: str, *, user_id: int = 7, mid: str = "m1"
+    router: CommandRouter,
+    community: Any,
+    text: str,
+    *,
+    user_id: int = 7,
+    mid: str = "m1",
+    said_s_ago: float = 1,
 ) -> str | None:
     line = ChatLine(
         community_id=community.pk,
@@ -40,7 +46,7 @@ async def say(
         username="Viewer_7",
         content=text,
         badges=(),
-        created_at=NOW - timedelta(seconds=1),
+        created_at=NOW - timedelta(seconds=said_s_ago),
     )
     reply = await router.handle(line, prefix="!", now=NOW)
     return reply.text if reply else None
@@ -105,17 +111,7 @@ async def open_round_before(community: Any) -> None:
 async def guess(
     router: CommandRouter, community: Any, amount: str, *, said_s_ago: float, mid: str, user_id: int = 7
 ) -> str | None:
-    line = ChatLine(
-        community_id=community.pk,
-        message_id=mid,
-        user_id=user_id,
-        username="Viewer_7",
-        content=f"!gtb {amount}",
-        badges=(),
-        created_at=NOW - timedelta(seconds=said_s_ago),
-    )
-    reply = await router.handle(line, prefix="!", now=NOW)
-    return reply.text if reply else None
+    return await say(router, community, f"!gtb {amount}", user_id=user_id, mid=mid, said_s_ago=said_s_ago)
 
 
 async def test_two_guesses_4s_apart_delivered_together_the_later_stands(
