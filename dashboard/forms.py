@@ -79,10 +79,31 @@ class RaffleSettingsForm(forms.Form):
     )
     wager_mode = forms.ChoiceField(choices=[("raw", "Raw wager"), ("weighted", "Weighted wager")])
     winners_count = forms.IntegerField(min_value=1, max_value=100)
-    grace_seconds = forms.IntegerField(
+    commit_margin_seconds = forms.IntegerField(
+        min_value=10,
+        max_value=3600,
+        label="Commit margin (seconds)",
+        help_text="The drand round used is emitted at least this long after the raffle closes.",
+    )
+    max_rerolls = forms.IntegerField(
         min_value=0,
-        max_value=86_400,
-        help_text="Wait after the end before the drand round used for the draw.",
+        max_value=20,
+        help_text="Rerolls allowed per draw (winner ineligible, unreachable, declined).",
+    )
+    fallback_after_minutes = forms.IntegerField(
+        min_value=1,
+        max_value=1440,
+        help_text="The drand round must fail this long before the published fallback round is used.",
+    )
+    moderator_cap = forms.IntegerField(
+        min_value=0, max_value=1_000_000, help_text="Tickets one moderator may give in one raffle."
+    )
+    prize = forms.CharField(required=False, max_length=200, help_text="Shown on the public raffle page.")
+    shuffle_campaign_codes = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Shuffle campaign codes",
+        help_text="Only wagers under these codes count (comma-separated); empty: every code.",
     )
     auto_draw = forms.BooleanField(required=False, help_text="Draw by itself once the beacon round is out.")
     announce_channel_id = forms.IntegerField(

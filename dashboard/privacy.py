@@ -25,10 +25,10 @@ from raffle.models import (
     RaffleWinner,
     ShuffleAccount,
     ShuffleWager,
-    TicketBalance,
     TicketEntry,
-    WatchBaseline,
+    WatchWindow,
 )
+from raffle.services import tickets_forget
 from slots.models import SlotBlacklist, SlotRequest, SlotRequester
 from watchtime.models import AppliedRole, WatchMonthly, WatchTotal
 
@@ -93,18 +93,17 @@ def _forget(report: ForgetReport, uid: int, actor_label: str) -> None:
     d["GTB guesses"] = GtbGuess.objects.filter(kick_user_id=uid).delete()[0]
     d["Shuffle claims"] = ShuffleAccount.objects.filter(kick_user_id=uid).delete()[0]
     d["Shuffle wager rows"] = ShuffleWager.objects.filter(kick_user_id=uid).delete()[0]
-    d["watch baselines"] = WatchBaseline.objects.filter(kick_user_id=uid).delete()[0]
+    d["watch windows"] = WatchWindow.objects.filter(kick_user_id=uid).delete()[0]
+    # The ledger is append-only (raffle guards): an open raffle's tickets are removed by a ledger
+    # entry, so the viewer cannot win; the rows keep only the Kick user id, as closed raffles do.
     ticket_communities = set(
         TicketEntry.objects.filter(kick_user_id=uid, period__in=open_periods).values_list(
             "period__community_id", flat=True
         )
     )
-    d["open-raffle ticket entries"] = TicketEntry.objects.filter(
-        kick_user_id=uid, period__in=open_periods
-    ).delete()[0]
-    d["open-raffle balances"] = TicketBalance.objects.filter(
-        kick_user_id=uid, period__in=open_periods
-    ).delete()[0]
+    d["open-raffle tickets (removed by a ledger entry)"] = tickets_forget(
+        kick_user_id=uid, actor_label=actor_label
+    )
     p = report.pseudonymised
     p["raffle winner names"] = (
         RaffleWinner.objects.filter(kick_user_id=uid).exclude(username="").update(username="")
@@ -117,9 +116,9 @@ def _forget(report: ForgetReport, uid: int, actor_label: str) -> None:
             scrubbed += 1
     p["audit rows (name removed)"] = scrubbed
     k = report.kept
-    k["closed-raffle ticket entries (id only, needed by proofs)"] = (
-        TicketEntry.objects.filter(kick_user_id=uid).exclude(period__in=open_periods).count()
-    )
+    k["raffle ticket entries (id only, needed by proofs)"] = TicketEntry.objects.filter(
+        kick_user_id=uid
+    ).count()
     k["slot blacklist entries"] = SlotBlacklist.objects.filter(kick_user_id=uid).count()
     d["Kick account row"] = KickUser.objects.filter(user_id=uid).delete()[0]
     if ticket_communities:

@@ -111,7 +111,8 @@ def dashboard_tickets_adjust(
     """Give or remove tickets from the dashboard; returns the new balance.
 
     The role rules live here; the ledger write and its audit row are ``raffle.services.tickets_admin_adjust``.
-    ``request_key`` (the form's one-time id) makes a double submit a no-op.
+    ``request_key`` (the form's one-time id) makes a double submit a no-op. A moderator's gifts are
+    also capped per raffle (the committed ``moderator_cap``, in the raffle service).
     """
     from raffle.services import _parse_amount, tickets_admin_adjust
 
@@ -133,6 +134,7 @@ def dashboard_tickets_adjust(
         reason=reason,
         actor_label=actor_label_for(user),
         request_key=f"dash:{request_key}" if request_key else None,
+        moderator=not user.has_perm(PERM_MANAGE),
     )
 
 

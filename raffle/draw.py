@@ -1,4 +1,4 @@
-"""Verifiable draw, version 1: exactly the algorithm of ``DRAW-PROOF.md`` (a public interface).
+"""Verifiable draw: exactly the algorithm of ``docs/draw-proof.md`` (a public interface).
 
 Pure code, no Django: the raffle service, ``manage.py verifydraw`` and the tests call it.
 The standalone viewer verifier (``static/raffle/verify_draw.py``) re-implements the same steps
@@ -30,7 +30,9 @@ from fractions import Fraction
 from itertools import accumulate, compress, islice
 from operator import itemgetter, lt
 
-ALGORITHM_VERSION = 1
+# 2: the same picking as 1, with the commitment rules of docs/draw-proof.md (book closed by time,
+# round emitted at least the margin after the close, capped rerolls, rule-based fallback).
+ALGORITHM_VERSION = 2
 
 QUICKNET_CHAIN_HASH = "52db9ba70e0cc0f6eaf7803dd07447a1f5477735fd3f661792ba94600c84e971"
 QUICKNET_GENESIS_TIME = 1692803367

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from kickbot.crypto import EncryptedTextField
 from kickbot.models import Community
 
 MAX_RATE = 10_000
 MAX_WINNERS = 20
+MAX_REROLLS = 20
+# The committed round is emitted at least this long after the book closed (docs/draw-proof.md).
+MIN_COMMIT_MARGIN_S = 10
+MAX_COMMIT_MARGIN_S = 3600
 
 
 class RaffleSettings(models.Model):
@@ -39,8 +44,18 @@ class RaffleSettings(models.Model):
     auto_draw = models.BooleanField(default=True)
     announce_channel_id = models.BigIntegerField(null=True, blank=True)
     winners_count = models.PositiveSmallIntegerField(default=1)
-    # The drand round is the first one at or after ends_at + grace: late ledger writes settle first.
-    grace_seconds = models.PositiveIntegerField(default=300)
+    # The drand round is the first one emitted at least this long after the book closed.
+    commit_margin_seconds = models.PositiveIntegerField(default=30)
+    # Rerolls allowed per draw (for a fixed list of reasons); part of the committed rules.
+    max_rerolls = models.PositiveSmallIntegerField(default=3)
+    # The committed round must fail verifiably this long before the declared fallback may be used.
+    fallback_after_minutes = models.PositiveSmallIntegerField(default=10)
+    # Tickets one moderator may give in one period (admin removals are not capped).
+    moderator_cap = models.PositiveIntegerField(default=1000)
+    # Shuffle campaign codes whose wagers count, comma-separated; empty = every code.
+    shuffle_campaign_codes = models.CharField(max_length=500, blank=True)
+    # What the winner gets, shown on the public page (copied into the period's rules at open).
+    prize = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -56,7 +71,23 @@ class RaffleSettings(models.Model):
                 condition=Q(winners_count__gte=1, winners_count__lte=MAX_WINNERS),
                 name="rafflesettings_winners_range",
             ),
-            models.CheckConstraint(condition=Q(grace_seconds__lte=86_400), name="rafflesettings_grace_max"),
+            models.CheckConstraint(
+                condition=Q(
+                    commit_margin_seconds__gte=MIN_COMMIT_MARGIN_S,
+                    commit_margin_seconds__lte=MAX_COMMIT_MARGIN_S,
+                ),
+                name="rafflesettings_margin_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_rerolls__lte=MAX_REROLLS), name="rafflesettings_rerolls_max"
+            ),
+            models.CheckConstraint(
+                condition=Q(fallback_after_minutes__gte=1, fallback_after_minutes__lte=1440),
+                name="rafflesettings_fallback_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(moderator_cap__lte=1_000_000), name="rafflesettings_modcap_max"
+            ),
             models.CheckConstraint(
                 condition=Q(wager_mode__in=["raw", "weighted"]), name="rafflesettings_mode"
             ),
@@ -104,7 +135,9 @@ class RafflePeriod(models.Model):
     draw_wait_reason = models.CharField(max_length=500, blank=True)
     draw_wait_since = models.DateTimeField(null=True, blank=True)
     drawn_at = models.DateTimeField(null=True, blank=True)
-    # Date changes after the commitment (each one re-commits the drand round; shown on the page).
+    # Every failed try to get the committed round: [{"at", "round", "answers"}] (in the proof).
+    draw_attempts = models.JSONField(default=list, blank=True)
+    # Date changes and round re-commits after the commitment, with why (shown on the page).
     amendments = models.JSONField(default=list, blank=True)
     wager_polled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -169,11 +202,17 @@ class TicketEntry(models.Model):
     source_key = models.CharField(max_length=200)
     reason = models.CharField(max_length=200, blank=True)
     actor_label = models.CharField(max_length=120, blank=True)
+    # When the tickets were earned (a freeze converts minutes watched before the end, later). A
+    # trigger refuses an entry effective after its period's end, whatever the period's status.
+    effective_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["period", "source", "source_key"], name="ticketentry_once"),
+            models.CheckConstraint(
+                condition=Q(effective_at__lte=F("created_at")), name="ticketentry_not_postdated"
+            ),
             models.CheckConstraint(condition=~Q(amount=0), name="ticketentry_amount_nonzero"),
             models.CheckConstraint(
                 condition=Q(source="admin") | Q(amount__gt=0), name="ticketentry_only_admin_removes"
@@ -292,15 +331,27 @@ class ShuffleWager(models.Model):
         return f"{self.username_key} in period {self.period_id}: {self.last_cents - self.baseline_cents}c"
 
 
-class WatchBaseline(models.Model):
-    """Minutes a viewer had in the start month before a period that starts mid-month opened."""
+class WatchWindow(models.Model):
+    """Which period converts a viewer's minutes of one month, from which mark (a conversion window).
 
-    period = models.ForeignKey(RafflePeriod, on_delete=models.CASCADE, related_name="watch_baselines")
+    Unique per community, month and viewer: a month's minutes belong to one period at a time, so no
+    minute is converted twice. A period that opens mid-month takes every started window over from
+    the month's current minutes (earlier minutes are someone else's, or nobody's).
+    """
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="watch_windows")
+    month = models.DateField()
     kick_user_id = models.BigIntegerField()
-    minutes = models.PositiveIntegerField()
+    period = models.ForeignKey(RafflePeriod, on_delete=models.CASCADE, related_name="watch_windows")
+    base_minutes = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["period", "kick_user_id"], name="watchbaseline_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "month", "kick_user_id"], name="watchwindow_once")
+        ]
+        indexes = [models.Index(fields=["period", "kick_user_id"], name="watchwindow_period")]
 
     def __str__(self) -> str:
-        return f"kick:{self.kick_user_id} {self.minutes}m before period {self.period_id}"
+        return (
+            f"kick:{self.kick_user_id} {self.month:%Y-%m} from {self.base_minutes}m → period {self.period_id}"
+        )

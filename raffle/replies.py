@@ -7,7 +7,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from kickbot.errors import InvalidInput
+from raffle.draw import round_time
 from raffle.errors import BadDate
+from raffle.models import RafflePeriod
 from raffle.selectors import BoardRow, PeriodInfo, RaffleStats, TicketsInfo
 
 DATE_RE = re.compile(
@@ -103,6 +105,16 @@ def info_text(p: PeriodInfo, total: int) -> str:
         f"Rates: {r.get('tickets_per_hour')}/hour watched, {r.get('tickets_per_gifted_sub')}/gifted sub, "
         f"{r.get('tickets_per_1000_usd')}/$1000 wagered on Shuffle. Tickets: {total}. "
         f"Commitment {p.server_seed_hash[:16]}…, drand round {p.drand_round}. {p.url}"
+    )
+
+
+def closed_text(period: RafflePeriod) -> str:
+    """The reply to raffleend: the snapshot and when the committed round comes (about 30 s)."""
+    due = round_time(period.drand_round)
+    return (
+        f"Raffle #{period.pk} is closed: {period.entrants_count} viewers, {period.total_tickets} tickets, "
+        f"snapshot `{period.snapshot_hash}`. The draw uses drand round {period.drand_round}, emitted "
+        f"<t:{int(due)}:T> (<t:{int(due)}:R>); raffledraw draws as soon as it is out."
     )
 
 

@@ -6,6 +6,12 @@ takes the same lock, so no award can commit into a period after its snapshot was
 are idempotent on ``TicketEntry(period, source, source_key)``; balances are updated in the same
 transaction (LESSONS 2, 3, 7). No HTTP call runs inside a transaction (the drand fetch happens
 before the draw's transaction opens).
+
+Fairness (docs/draw-proof.md, docs/fairness.md): the book closes by time (no entry effective after
+``ends_at``, a trigger refuses it whatever the status), the drand round is always emitted at least
+the committed margin after the book closed (a late or early close re-commits it and says why),
+rerolls are capped and for fixed reasons, and the fallback round follows a fixed rule once the
+committed round failed verifiably for the committed number of minutes.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from kickbot.errors import InvalidInput, NotAllowed
@@ -35,6 +41,7 @@ from raffle.draw import round_time as drand_round_time
 from raffle.draw import seed_hash as make_seed_hash
 from raffle.errors import DrawWaiting, NoOpenPeriod, PeriodNotOpen
 from raffle.models import (
+    MIN_COMMIT_MARGIN_S,
     RafflePeriod,
     RaffleSettings,
     RaffleWinner,
@@ -43,7 +50,7 @@ from raffle.models import (
     ShuffleWager,
     TicketBalance,
     TicketEntry,
-    WatchBaseline,
+    WatchWindow,
 )
 from raffle.selectors import (
     kick_user_by_name,
@@ -52,9 +59,8 @@ from raffle.selectors import (
     raffle_settings_get,
     snapshot_rows,
     usernames_for,
-    watch_minutes_by_user,
 )
-from watchtime.models import WatchMonthly
+from watchtime.models import WatchMonthly, WatchTick
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +69,22 @@ MAX_ADMIN_AMOUNT = 1_000_000
 MAX_GIFT_QUANTITY = 10_000
 REASON_MAX = 200
 SHUFFLE_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
-# The declared fallback (committed with every period): only used when an admin chooses it.
-FALLBACK_MIN_WAIT_S = 600
-FALLBACK_DELAY_S = 60
+# Rerolls are only for these reasons (docs/draw-proof.md); the cap is a committed rule.
+REROLL_REASONS = {
+    "ineligible": "the winner is not eligible",
+    "unreachable": "the winner could not be reached",
+    "declined": "the winner declined the prize",
+}
+DEFAULT_MAX_REROLLS = 3
+DEFAULT_MARGIN_S = 30
+DEFAULT_FALLBACK_AFTER_S = 600
+# Kept in the attempt log (the first failures and the latest ones): enough to show the failure.
+MAX_ATTEMPTS_LOGGED = 200
 FALLBACK_RULE = (
-    "If no drand relay can give the committed round, an admin may switch, no earlier than "
-    f"{FALLBACK_MIN_WAIT_S // 60} minutes after that round, to the first quicknet round emitted at or "
-    f"after the switch + {FALLBACK_DELAY_S} s (unknown to anyone at the switch). The switch is recorded "
-    "in the proof."
+    "If every drand relay fails to give the committed round, from its emission on, for "
+    "{after} minutes in a row of logged attempts, the draw uses instead the first quicknet round "
+    "emitted at least {margin} s after the attempt that completed those minutes (unknown to anyone "
+    "then). The attempts and every relay's answer are in the proof."
 )
 
 
@@ -90,6 +104,10 @@ class Award:
     source_key: str
     reason: str = ""
     actor_label: str = ""
+
+
+def _closed_message(period: RafflePeriod) -> str:
+    return f"This raffle closed at {period.ends_at:%Y-%m-%d %H:%M} UTC: tickets can no longer change."
 
 
 def _lock_open_period(community_id: int) -> RafflePeriod | None:
@@ -143,9 +161,11 @@ def _balances_add(period_id: int, deltas: dict[int, dict[str, int]]) -> None:
             )
 
 
-def _ledger_append(period: RafflePeriod, awards: list[Award]) -> int:
+def _ledger_append(period: RafflePeriod, awards: list[Award], *, effective_at: datetime | None = None) -> int:
     """Append entries and update balances. The caller holds the period lock and checked it is open.
 
+    ``effective_at`` (default now) is when the tickets were earned; after ``ends_at`` the book is
+    closed (the service says so; the ``raffle_ticketentry_open`` trigger refuses it anyway).
     Returns the sum of the amounts written. A duplicate key raises IntegrityError (and rolls back
     the caller's transaction): callers that may see replays check for the key first.
     """
@@ -153,6 +173,9 @@ def _ledger_append(period: RafflePeriod, awards: list[Award]) -> int:
         return 0
     if period.status != RafflePeriod.Status.OPEN:
         raise PeriodNotOpen("This raffle is closed: tickets can no longer change.")
+    when = effective_at or timezone.now()
+    if when > period.ends_at:
+        raise PeriodNotOpen(_closed_message(period))
     TicketEntry.objects.bulk_create(
         [
             TicketEntry(
@@ -163,6 +186,7 @@ def _ledger_append(period: RafflePeriod, awards: list[Award]) -> int:
                 source_key=a.source_key[:200],
                 reason=a.reason[:REASON_MAX],
                 actor_label=a.actor_label[:120],
+                effective_at=when,
             )
             for a in awards
         ],
@@ -187,41 +211,87 @@ def tickets_convert_watchtime(*, community_id: int) -> int:
     """Convert watched minutes in the open period: ``due = floor(minutes * rate / 60) - awarded``.
 
     Key per viewer: ``"<kick_user_id>:<new running total>"``, so leftover minutes carry over and
-    a re-run awards nothing. One grouped query for the minutes, one for what was awarded.
-    Returns the tickets awarded.
+    a re-run awards nothing. Minutes come from the period's conversion windows (``WatchWindow``,
+    unique per month and viewer: no minute is converted by two periods). Returns the tickets awarded.
     """
     with transaction.atomic():
         period = _lock_open_period(community_id)
         if period is None or timezone.now() < period.starts_at:
             return 0
-        tz = period.community.timezone
-        rate = _rate(period, "tickets_per_hour")
-        minutes = watch_minutes_by_user(
-            community_id=community_id, months=months_between(period.starts_at, period.ends_at, tz)
+        return _convert_locked(period)
+
+
+def _watch_effective_at(period: RafflePeriod, now: datetime) -> datetime | None:
+    """When the minutes watched so far were earned, or None if some were earned after the end.
+
+    Before the end: now. After it (a late beat or freeze): the end, but only if no watchtime tick
+    credited minutes after it; such minutes cannot be told apart from earlier ones in the monthly
+    totals, so the minutes since the last conversion are not converted at all (docs/fairness.md).
+    """
+    if now <= period.ends_at:
+        return now
+    last = (
+        WatchTick.objects.filter(
+            community_id=period.community_id, bucket__gte=period.ends_at - timedelta(hours=1)
         )
-        baseline = dict(WatchBaseline.objects.filter(period=period).values_list("kick_user_id", "minutes"))
-        awarded = dict(
-            TicketBalance.objects.filter(period=period, watchtime__gt=0).values_list(
-                "kick_user_id", "watchtime"
-            )
+        .order_by("-bucket")
+        .values_list("bucket", "minutes")
+        .first()
+    )
+    if last is not None and last[0] + timedelta(minutes=last[1]) > period.ends_at:
+        return None
+    return period.ends_at
+
+
+def _convert_locked(period: RafflePeriod) -> int:
+    now = timezone.now()
+    effective_at = _watch_effective_at(period, now)
+    if effective_at is None:
+        log.warning(
+            "raffle %s: minutes after its end are mixed in; the last ones are not converted", period.pk
         )
-        awards = []
-        for uid, total_minutes in minutes.items():
-            watched = total_minutes - baseline.get(uid, 0)
-            have = awarded.get(uid, 0)
-            due = watched * rate // 60 - have
-            if due > 0:
-                awards.append(
-                    Award(uid, Source.WATCHTIME, due, f"{uid}:{have + due}", f"{watched} min watched")
-                )
-        total = _ledger_append(period, awards)
-        if total:
-            live_publish(
-                community_id=community_id,
-                kind="raffle.tickets",
-                data={"text": f"Watchtime: +{total} tickets to {len(awards)} viewer(s)"},
-            )
+        return 0
+    community_id = period.community_id
+    rate = _rate(period, "tickets_per_hour")
+    months = months_between(period.starts_at, period.ends_at, period.community.timezone)
+    rows = list(
+        WatchMonthly.objects.filter(community_id=community_id, month__in=months, minutes__gt=0).values_list(
+            "month", "kick_user_id", "minutes"
+        )
+    )
+    windows = {
+        (m, uid): (pid, base)
+        for m, uid, pid, base in WatchWindow.objects.filter(
+            community_id=community_id, month__in=months
+        ).values_list("month", "kick_user_id", "period_id", "base_minutes")
+    }
+    fresh = [
+        WatchWindow(community_id=community_id, month=m, kick_user_id=uid, period=period)
+        for m, uid, _ in rows
+        if (m, uid) not in windows
+    ]
+    WatchWindow.objects.bulk_create(fresh, batch_size=1000)
+    watched: dict[int, int] = defaultdict(int)
+    for m, uid, minutes in rows:
+        pid, base = windows.get((m, uid), (period.pk, 0))
+        if pid == period.pk and minutes > base:
+            watched[uid] += minutes - base
+    awarded = dict(
+        TicketBalance.objects.filter(period=period, watchtime__gt=0).values_list("kick_user_id", "watchtime")
+    )
+    awards = []
+    for uid, minutes in watched.items():
+        have = awarded.get(uid, 0)
+        due = minutes * rate // 60 - have
+        if due > 0:
+            awards.append(Award(uid, Source.WATCHTIME, due, f"{uid}:{have + due}", f"{minutes} min watched"))
+    total = _ledger_append(period, awards, effective_at=effective_at)
     if total:
+        live_publish(
+            community_id=community_id,
+            kind="raffle.tickets",
+            data={"text": f"Watchtime: +{total} tickets to {len(awards)} viewer(s)"},
+        )
         log.info("watchtime: %s tickets to %s viewers in period %s", total, len(awards), period.pk)
     return total
 
@@ -308,26 +378,57 @@ def tickets_admin_adjust(
     reason: str,
     actor_label: str,
     request_key: str | None = None,
+    moderator: bool = False,
 ) -> int:
     """Give (or remove) tickets by hand, audited. Removal never goes below zero.
 
-    ``request_key`` (e.g. the Discord message id) makes a retried command a no-op.
-    Returns the viewer's new balance.
+    ``request_key`` (e.g. the Discord message id) makes a retried command a no-op; the same key
+    with a different request is refused with a clear error. What one ``moderator`` (not an admin;
+    by ``actor_label``) gives in one period is capped by the committed ``moderator_cap``.
+    Returns the new balance.
     """
     value = _parse_amount(amount)
     text = _clean_reason(reason)
-    key = f"{'remove' if remove else 'give'}:{request_key or uuid.uuid4().hex}"
+    signed = -value if remove else value
+    rk = request_key or uuid.uuid4().hex
+    key = f"{'remove' if remove else 'give'}:{rk}"
     with transaction.atomic():
         period = _lock_open_period(community_id)
         if period is None:
             raise NoOpenPeriod("There is no open raffle right now.")
         bal = TicketBalance.objects.filter(period=period, kick_user_id=kick_user_id).first()
         have = bal.total if bal else 0
-        if TicketEntry.objects.filter(period=period, source=Source.ADMIN, source_key=key).exists():
-            return have
+        earlier = (
+            TicketEntry.objects.filter(
+                period=period, source=Source.ADMIN, source_key__in=[f"give:{rk}", f"remove:{rk}"]
+            )
+            .values_list("kick_user_id", "amount", "reason")
+            .first()
+        )
+        if earlier is not None:
+            if earlier == (kick_user_id, signed, text[:REASON_MAX]):
+                return have
+            raise InvalidInput(
+                "That request was already used for a different change "
+                f"({earlier[1]:+d} tickets to Kick user {earlier[0]}); nothing changed. Send a new command."
+            )
+        if timezone.now() > period.ends_at:
+            raise PeriodNotOpen(_closed_message(period))
         if remove and value > have:
             raise InvalidInput(f"They have only {have} tickets; you can remove at most {have}.")
-        signed = -value if remove else value
+        if moderator and not remove:
+            cap = int(period.rules.get("moderator_cap", MAX_ADMIN_AMOUNT))
+            given = (
+                TicketEntry.objects.filter(
+                    period=period, source=Source.ADMIN, actor_label=actor_label[:120], amount__gt=0
+                ).aggregate(s=Sum("amount"))["s"]
+                or 0
+            )
+            if given + value > cap:
+                raise InvalidInput(
+                    f"A moderator can give at most {cap:,} tickets per raffle; you have given {given:,}, "
+                    f"so at most {max(cap - given, 0):,} more."
+                )
         _ledger_append(period, [Award(kick_user_id, Source.ADMIN, signed, key, text, actor_label)])
         audit_record(
             action="raffle.tickets_remove" if remove else "raffle.tickets_give",
@@ -344,6 +445,27 @@ def tickets_admin_adjust(
             data={"text": f"{actor_label} {verb} {who}" + (f" ({text})" if text else "")},
         )
     return have + signed
+
+
+def tickets_forget(*, kick_user_id: int, actor_label: str) -> int:
+    """A forgotten viewer's tickets in every open period are removed by a ledger entry (the ledger
+    is append-only; closed periods keep them, their proofs need them). Returns the tickets removed."""
+    removed = 0
+    for community_id in RafflePeriod.objects.filter(
+        status=RafflePeriod.Status.OPEN, balances__kick_user_id=kick_user_id, balances__total__gt=0
+    ).values_list("community_id", flat=True):
+        with transaction.atomic():
+            period = _lock_open_period(community_id)
+            bal = TicketBalance.objects.filter(period=period, kick_user_id=kick_user_id).first()
+            if period is None or bal is None or bal.total <= 0 or timezone.now() > period.ends_at:
+                continue
+            key = f"forget:{kick_user_id}:{bal.total}"
+            award = Award(
+                kick_user_id, Source.ADMIN, -bal.total, key, "the viewer asked to be forgotten", actor_label
+            )
+            removed += bal.total
+            _ledger_append(period, [award])
+    return removed
 
 
 # --- Shuffle ---------------------------------------------------------------------------------------
@@ -496,8 +618,8 @@ def tickets_apply_wagers(*, period_id: int, amounts: dict[str, int]) -> int:
     now = timezone.now()
     with transaction.atomic():
         period = _lock_period(period_id)
-        if period.status != RafflePeriod.Status.OPEN:
-            return 0
+        if period.status != RafflePeriod.Status.OPEN or now > period.ends_at:
+            return 0  # the book is closed (by status or by time)
         rate = _rate(period, "tickets_per_1000_usd")
         accounts = {
             a.username_key: a
@@ -567,15 +689,42 @@ def _rules(s: RaffleSettings) -> dict[str, Any]:
         "tickets_per_gifted_sub": s.tickets_per_gifted_sub,
         "tickets_per_1000_usd": s.tickets_per_1000_usd,
         "wager_mode": s.wager_mode,
+        "shuffle_campaign_codes": shuffle_codes_parse(s.shuffle_campaign_codes),
         "winners": s.winners_count,
-        "grace_seconds": s.grace_seconds,
-        "algorithm": f"DRAW-PROOF v{ALGORITHM_VERSION}",
-        "snapshot": "every viewer's ticket balance at freeze, sorted by Kick user id",
+        "commit_margin_s": s.commit_margin_seconds,
+        "max_rerolls": s.max_rerolls,
+        "reroll_reasons": sorted(REROLL_REASONS),
+        "fallback_after_s": s.fallback_after_minutes * 60,
+        "moderator_cap": s.moderator_cap,
+        "prize": s.prize,
+        "algorithm": f"draw proof v{ALGORITHM_VERSION} (docs/draw-proof.md)",
+        "snapshot": "every viewer's ticket balance when the book closed at ends_at, sorted by Kick user id",
     }
 
 
-def _commit_round(ends_at: datetime, grace_seconds: int) -> int:
-    return quicknet_round_at((ends_at + timedelta(seconds=grace_seconds)).timestamp())
+def shuffle_codes_parse(text: str) -> list[str]:
+    """``"Code1, code2"`` → ``["code1", "code2"]`` (lower-cased, sorted, unique); empty = every code."""
+    codes = {c.strip().lower() for c in (text or "").split(",") if c.strip()}
+    for code in codes:
+        if not re.fullmatch(r"[a-z0-9_.\-]{1,64}", code):
+            raise InvalidInput("Campaign codes are letters, digits, '_', '.' or '-', separated by commas.")
+    return sorted(codes)
+
+
+def _margin(period: RafflePeriod) -> int:
+    return max(int(period.rules.get("commit_margin_s", DEFAULT_MARGIN_S)), MIN_COMMIT_MARGIN_S)
+
+
+def _commit_round(closes_at: datetime, margin_s: int) -> int:
+    """The first quicknet round emitted at least ``margin_s`` after the book closes."""
+    return quicknet_round_at((closes_at + timedelta(seconds=max(margin_s, MIN_COMMIT_MARGIN_S))).timestamp())
+
+
+def _overlapping(
+    community_id: int, starts_at: datetime, ends_at: datetime, exclude: int | None = None
+) -> bool:
+    qs = RafflePeriod.objects.filter(community_id=community_id, starts_at__lt=ends_at, ends_at__gt=starts_at)
+    return qs.exclude(pk=exclude).exists() if exclude else qs.exists()
 
 
 def period_open(
@@ -586,7 +735,11 @@ def period_open(
     actor_label: str,
     month: date | None = None,
 ) -> RafflePeriod:
-    """Open a period and publish its commitment (seed hash, rules, version, drand round)."""
+    """Open a period and publish its commitment (seed hash, rules, version, drand round).
+
+    Periods of a community never overlap (checked here and by a trigger): a new one starts at or
+    after the end of every earlier one.
+    """
     if ends_at <= starts_at:
         raise InvalidInput("The end must be after the start.")
     now = timezone.now()
@@ -595,6 +748,8 @@ def period_open(
     with transaction.atomic():
         if RafflePeriod.objects.filter(community=community, status=RafflePeriod.Status.OPEN).exists():
             raise NotAllowed("A raffle is already open. End it first.")
+        if _overlapping(community.pk, starts_at, ends_at):
+            raise NotAllowed("Those dates overlap an earlier raffle: start after it ended.")
         period = RafflePeriod.objects.create(
             community=community,
             starts_at=starts_at,
@@ -603,17 +758,17 @@ def period_open(
             algorithm_version=ALGORITHM_VERSION,
             server_seed=seed,
             server_seed_hash=make_seed_hash(seed),
-            drand_round=_commit_round(ends_at, s.grace_seconds),
+            drand_round=_commit_round(ends_at, s.commit_margin_seconds),
             rules=_rules(s),
             fallback={
                 "kind": "later_round",
-                "rule": FALLBACK_RULE,
-                "min_wait_s": FALLBACK_MIN_WAIT_S,
-                "delay_s": FALLBACK_DELAY_S,
+                "rule": FALLBACK_RULE.format(after=s.fallback_after_minutes, margin=s.commit_margin_seconds),
+                "after_s": s.fallback_after_minutes * 60,
+                "margin_s": s.commit_margin_seconds,
             },
             committed_at=now,
         )
-        _capture_watch_baseline(period)
+        _take_watch_windows(period)
         audit_record(
             action="raffle.period_open",
             community=community,
@@ -631,45 +786,122 @@ def period_open(
     return period
 
 
-def _capture_watch_baseline(period: RafflePeriod) -> None:
-    """A period that starts mid-month must not count the month's earlier minutes."""
+def _take_watch_windows(period: RafflePeriod) -> None:
+    """A period that starts mid-month owns the month's windows from the minutes already watched.
+
+    Earlier minutes were converted by an earlier period or belong to nobody; the unique window
+    per month and viewer means no two periods ever convert the same minute.
+    """
     tz = period.community.timezone
     month = local_month_start(period.starts_at, tz)
     month_start = datetime(month.year, month.month, 1, tzinfo=ZoneInfo(tz))
     if period.starts_at <= month_start:
         return
-    rows = WatchMonthly.objects.filter(
-        community_id=period.community_id, month=month, minutes__gt=0
-    ).values_list("kick_user_id", "minutes")
-    WatchBaseline.objects.bulk_create(
-        [WatchBaseline(period=period, kick_user_id=uid, minutes=m) for uid, m in rows], batch_size=1000
+    rows = list(
+        WatchMonthly.objects.filter(community_id=period.community_id, month=month, minutes__gt=0).values_list(
+            "kick_user_id", "minutes"
+        )
+    )
+    WatchWindow.objects.bulk_create(
+        [
+            WatchWindow(
+                community_id=period.community_id, month=month, kick_user_id=uid, period=period, base_minutes=m
+            )
+            for uid, m in rows
+        ],
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["community", "month", "kick_user_id"],
+        update_fields=["period", "base_minutes"],
     )
 
 
 def _freeze_locked(period: RafflePeriod, *, actor_label: str) -> RafflePeriod:
-    # Minutes watched since the last scheduled conversion (every 5 minutes) belong to this period:
-    # convert them under the same lock and transaction, or the freeze would drop them for good.
-    tickets_convert_watchtime(community_id=period.community_id)
+    """Close the book of a locked open period and fix the round (docs/draw-proof.md, "Commit").
+
+    Before ``ends_at`` (an early end) the end moves to now. The minutes watched up to the end are
+    converted in the same transaction. The round is re-committed when the committed one would be
+    emitted less than the margin after this close (a late close), and the amendment says why.
+    """
+    now = timezone.now()
+    fields = ["status", "snapshot_hash", "entrants_count", "total_tickets", "frozen_at"]
+    early = now < period.ends_at
+    if early:
+        period.amendments = [
+            *period.amendments,
+            {
+                "at": _iso(now),
+                "by": actor_label[:120],
+                "reason": "ended early: the book closes now",
+                "ends_at": [_iso(period.ends_at), _iso(now)],
+            },
+        ]
+        period.ends_at = now
+        period.save(update_fields=["ends_at", "amendments"])
+    _convert_locked(period)
     snap = build_snapshot(snapshot_rows(period_id=period.pk))
+    margin = _margin(period)
+    need = _commit_round(now, margin)
+    if period.drand_round < need or early:
+        late = 0 if early else int((now - period.ends_at).total_seconds())
+        why = (
+            f"closed {late} s after its end: round {period.drand_round} would be emitted less than "
+            f"{margin} s after the close"
+            if late > 0
+            else f"ended early: round {period.drand_round} is replaced by the first one {margin} s "
+            "after the close"
+        )
+        period.amendments = [
+            *period.amendments,
+            {
+                "at": _iso(now),
+                "by": actor_label[:120],
+                "reason": why,
+                "drand_round": [period.drand_round, need],
+            },
+        ]
+        period.drand_round = need
+        fields += ["drand_round", "amendments"]
     period.status = RafflePeriod.Status.FROZEN
     period.snapshot_hash = snap.snapshot_hash
     period.entrants_count = len(snap)
     period.total_tickets = snap.total
-    period.frozen_at = timezone.now()
-    period.save(update_fields=["status", "snapshot_hash", "entrants_count", "total_tickets", "frozen_at"])
+    period.frozen_at = now
+    period.save(update_fields=fields)
     audit_record(
         action="raffle.period_freeze",
         community=period.community,
         actor_label=actor_label,
         target=period,
-        data={"snapshot_hash": snap.snapshot_hash, "entrants": len(snap), "tickets": snap.total},
+        data={
+            "snapshot_hash": snap.snapshot_hash,
+            "entrants": len(snap),
+            "tickets": snap.total,
+            "drand_round": period.drand_round,
+        },
     )
     announce.period_frozen(period=period, settings=raffle_settings_get(community_id=period.community_id))
+    _schedule_draw(period)
     return period
 
 
+def _schedule_draw(period: RafflePeriod) -> None:
+    """After commit: ask a worker to draw right after the committed round is emitted (auto-draw)."""
+    from raffle import tasks
+
+    if not raffle_settings_get(community_id=period.community_id).auto_draw:
+        return
+    delay = max(drand_round_time(period.drand_round) - timezone.now().timestamp(), 0) + 1
+    pid = period.pk
+    transaction.on_commit(lambda: tasks.raffle_draw_period.apply_async(args=[pid], countdown=delay))
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
 def period_freeze(*, community_id: int, actor_label: str) -> RafflePeriod:
-    """Close the open period: no more ledger writes, snapshot hash published."""
+    """End the open period now (or close it after its end): snapshot published, round fixed."""
     with transaction.atomic():
         period = _lock_open_period(community_id)
         if period is None:
@@ -690,8 +922,11 @@ def period_set_dates(
             raise NoOpenPeriod("There is no open raffle to change.")
         if ends_at <= now:
             raise InvalidInput("The end must be in the future (use raffleend to end the raffle now).")
-        grace = int(period.rules.get("grace_seconds", 300))
-        new_round = _commit_round(ends_at, grace)
+        if now > period.ends_at:
+            raise PeriodNotOpen(_closed_message(period))
+        if _overlapping(community_id, starts_at, ends_at, exclude=period.pk):
+            raise NotAllowed("Those dates overlap an earlier raffle.")
+        new_round = _commit_round(ends_at, _margin(period))
         period.amendments = [
             *period.amendments,
             {
@@ -715,19 +950,36 @@ def period_set_dates(
 
 
 def period_restart(*, community_id: int, actor_label: str) -> RafflePeriod:
-    """End the open period (frozen, drawable later) and open a fresh one from now to the same end."""
+    """End the open period now (drawable) and open a fresh one from now to the same end."""
     with transaction.atomic():
         period = _lock_open_period(community_id)
         if period is None:
             raise NoOpenPeriod("There is no open raffle to restart.")
         ends_at = period.ends_at
         _freeze_locked(period, actor_label=actor_label)
-        now = timezone.now()
+        now = period.frozen_at or timezone.now()
         if ends_at <= now:
             ends_at = _next_month_start(now, period.community.timezone)
         return period_open(
-            community=period.community, starts_at=now, ends_at=ends_at, actor_label=actor_label
+            community=period.community, starts_at=period.ends_at, ends_at=ends_at, actor_label=actor_label
         )
+
+
+def raffle_periods_purge(*, community_id: int) -> int:
+    """Delete every raffle period of a community with its ledger, balances and winners (tests,
+    benches, removing a community). The period rows go first: the guards refuse deleting ledger,
+    balance or winner rows while their period exists. One transaction (the foreign keys are
+    checked at commit). Returns the number of periods deleted."""
+    tables = [m._meta.db_table for m in (TicketEntry, TicketBalance, RaffleWinner, ShuffleWager, WatchWindow)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        ids = list(RafflePeriod.objects.filter(community_id=community_id).values_list("id", flat=True))
+        if not ids:
+            return 0
+        marks = ",".join(["%s"] * len(ids))
+        cursor.execute(f"DELETE FROM {RafflePeriod._meta.db_table} WHERE id IN ({marks})", ids)  # noqa: S608
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table} WHERE period_id IN ({marks})", ids)  # noqa: S608
+    return len(ids)
 
 
 @dataclass(frozen=True)
@@ -747,11 +999,53 @@ def _wait(period_id: int, reason: str) -> DrawWaiting:
     return DrawWaiting(reason)
 
 
+def _fallback_after(period: RafflePeriod) -> int:
+    return int(period.rules.get("fallback_after_s", DEFAULT_FALLBACK_AFTER_S))
+
+
+def _log_failure(period_id: int, round_no: int, answers: str) -> RafflePeriod:
+    """Log one failed try at the committed round; switch to the fallback once the rule allows it.
+
+    Only tries at or after the round's emission count. The fallback rule (docs/draw-proof.md):
+    the first failure and a later one at least ``fallback_after_s`` apart, no success in between
+    (any success draws at once); the fallback round is the first one emitted at least the margin
+    after that later failure. No one chooses it.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        period = _lock_period(period_id)
+        if period.status != RafflePeriod.Status.FROZEN or round_no != period.drand_round:
+            return period
+        attempt = {"at": _iso(now), "round": round_no, "answers": answers[:1000]}
+        log_ = [*period.draw_attempts, attempt]
+        if len(log_) > MAX_ATTEMPTS_LOGGED:
+            log_ = [log_[0], *log_[-(MAX_ATTEMPTS_LOGGED - 1) :]]
+        period.draw_attempts = log_
+        fields = ["draw_attempts"]
+        first = datetime.fromisoformat(log_[0]["at"].replace("Z", "+00:00"))
+        if period.fallback_round is None and (now - first).total_seconds() >= _fallback_after(period):
+            period.fallback_round = _commit_round(now, _margin(period))
+            period.fallback_chosen_at = now
+            period.fallback_chosen_by = "rule"
+            fields += ["fallback_round", "fallback_chosen_at", "fallback_chosen_by"]
+            audit_record(
+                action="raffle.fallback",
+                community=period.community,
+                actor_label="system:fallback-rule",
+                target=period,
+                data={"committed_round": period.drand_round, "fallback_round": period.fallback_round},
+            )
+        period.save(update_fields=fields)
+    return period
+
+
 def period_draw(*, period_id: int, actor_label: str) -> DrawResult:
-    """Draw the winners of a frozen period with the verified drand beacon (DRAW-PROOF v1).
+    """Draw the winners of a frozen period with the verified drand beacon (docs/draw-proof.md).
 
     Idempotent: a drawn period returns its winners. Raises ``DrawWaiting`` (and records why on
-    the period) while the beacon cannot be had. The beacon is fetched outside any transaction.
+    the period) while the beacon cannot be had; every failure after the round's emission goes
+    into the attempt log, which may switch the draw to the fallback round by the fixed rule.
+    The beacon is fetched outside any transaction.
     """
     period = RafflePeriod.objects.defer("server_seed").get(pk=period_id)
     if period.status == RafflePeriod.Status.OPEN:
@@ -764,18 +1058,25 @@ def period_draw(*, period_id: int, actor_label: str) -> DrawResult:
     if now.timestamp() < due_at:
         when = datetime.fromtimestamp(due_at, tz=ZoneInfo("UTC"))
         raise _wait(
-            period_id, f"waiting for drand quicknet round {round_no}, emitted at {when:%Y-%m-%d %H:%M:%S} UTC"
+            period_id,
+            f"waiting for drand quicknet round {round_no}, emitted at {when:%Y-%m-%d %H:%M:%S} UTC "
+            f"(in {int(due_at - now.timestamp()) + 1} s)",
         )
     try:
         with drand_client_factory() as client:
             beacon = client.fetch_round(round_no)
-    except BeaconNotYet as exc:
+    except (BeaconNotYet, BeaconUnavailable) as exc:
+        answers = exc.reason if isinstance(exc, BeaconUnavailable) else f"not available: {exc.reason}"
+        if period.fallback_round is None:
+            updated = _log_failure(period_id, round_no, answers)
+            if updated.fallback_round is not None:
+                raise _wait(
+                    period_id,
+                    f"drand round {round_no} failed for {_fallback_after(updated) // 60} minutes: the draw "
+                    f"uses the fallback round {updated.fallback_round} by the published rule",
+                ) from None
         raise _wait(
-            period_id, f"drand round {round_no} is not available yet: {exc.reason or 'not emitted'}"
-        ) from None
-    except BeaconUnavailable as exc:
-        raise _wait(
-            period_id, f"the drand beacon could not be fetched and verified ({exc.reason[:300]})"
+            period_id, f"drand round {round_no} could not be fetched and verified ({answers[:300]})"
         ) from None
 
     with transaction.atomic():
@@ -843,24 +1144,38 @@ def period_draw(*, period_id: int, actor_label: str) -> DrawResult:
     return DrawResult(period_id, False, winners)
 
 
+def reroll_reason_parse(text: str) -> str:
+    """The reroll reason, one word of ``REROLL_REASONS`` (anything else is refused)."""
+    word = (text or "").strip().split(" ", 1)[0].lower()
+    if word not in REROLL_REASONS:
+        raise InvalidInput("Reroll only for a reason: " + ", ".join(sorted(REROLL_REASONS)) + ".")
+    return word
+
+
 def period_reroll(*, period_id: int, reason: str, actor_label: str) -> RaffleWinner:
-    """Void the latest valid winner and draw the next k (never the same k again)."""
-    text = _clean_reason(reason)
-    if not text:
-        raise InvalidInput("Say why you reroll (it is shown on the proof page).")
+    """Void the latest valid winner for a listed reason and draw the next k (never the same k again).
+
+    At most the committed ``max_rerolls`` per draw.
+    """
+    word = reroll_reason_parse(reason)
     with transaction.atomic():
         period = _lock_period(period_id)
         if period.status != RafflePeriod.Status.DRAWN:
             raise NotAllowed("Only a drawn raffle can be rerolled.")
         existing = list(period.winners.order_by("k"))
+        cap = int(period.rules.get("max_rerolls", DEFAULT_MAX_REROLLS))
+        voided = sum(1 for w in existing if w.void_reason)
+        if voided >= cap:
+            raise NotAllowed(f"This raffle allows {cap} reroll(s) and all were used.")
         snap = build_snapshot(snapshot_rows(period_id=period.pk))
         if len(existing) >= len(snap):
             raise NotAllowed("Everybody with tickets has already been drawn.")
         valid = [w for w in existing if not w.void_reason]
-        if valid:
-            last = valid[-1]
-            last.void_reason = text
-            last.save(update_fields=["void_reason"])
+        if not valid:
+            raise NotAllowed("There is no winner to reroll.")
+        last = valid[-1]
+        last.void_reason = word
+        last.save(update_fields=["void_reason"])
         w = draw_winners(period.server_seed, snap, period.beacon_randomness, len(existing) + 1)[-1]
         winner = RaffleWinner.objects.create(
             period=period,
@@ -876,7 +1191,7 @@ def period_reroll(*, period_id: int, reason: str, actor_label: str) -> RaffleWin
             community=period.community,
             actor_label=actor_label,
             target=period,
-            data={"k": w.k, "kick_user_id": w.kick_user_id, "reason": text},
+            data={"k": w.k, "kick_user_id": w.kick_user_id, "reason": word},
         )
         announce.winners_drawn(
             period=period, winners=[winner], settings=raffle_settings_get(community_id=period.community_id)
@@ -885,33 +1200,19 @@ def period_reroll(*, period_id: int, reason: str, actor_label: str) -> RaffleWin
 
 
 def period_choose_fallback(*, period_id: int, actor_label: str) -> RafflePeriod:
-    """An admin switches a waiting draw to the declared fallback round (recorded in the proof)."""
-    now = timezone.now()
-    with transaction.atomic():
-        period = _lock_period(period_id)
-        if period.status != RafflePeriod.Status.FROZEN:
-            raise NotAllowed("Only a frozen raffle that waits for its beacon can use the fallback.")
-        if period.fallback_round is not None:
-            raise NotAllowed(f"The fallback round {period.fallback_round} is already chosen.")
-        if not period.draw_wait_reason:
-            raise NotAllowed("The draw has not failed to get its beacon; try raffledraw first.")
-        earliest = drand_round_time(period.drand_round) + FALLBACK_MIN_WAIT_S
-        if now.timestamp() < earliest:
-            raise NotAllowed("The fallback can only be chosen 10 minutes after the committed round.")
-        period.fallback_round = quicknet_round_at(now.timestamp() + FALLBACK_DELAY_S)
-        period.fallback_chosen_at = now
-        period.fallback_chosen_by = actor_label[:120]
-        period.save(update_fields=["fallback_round", "fallback_chosen_at", "fallback_chosen_by"])
-        audit_record(
-            action="raffle.fallback",
-            community=period.community,
-            actor_label=actor_label,
-            target=period,
-            data={
-                "committed_round": period.drand_round,
-                "fallback_round": period.fallback_round,
-                "reason": period.draw_wait_reason,
-            },
+    """Nobody chooses the fallback: it follows the published rule (see ``_log_failure``).
+
+    Kept for the ``raffledraw fallback`` command: tries the draw (which logs a failure and may
+    switch by the rule) and explains the state when the rule does not allow the fallback yet.
+    """
+    period = RafflePeriod.objects.defer("server_seed").get(pk=period_id)
+    if period.status != RafflePeriod.Status.FROZEN:
+        raise NotAllowed("Only a frozen raffle that waits for its beacon can use the fallback.")
+    if period.fallback_round is None:
+        after = _fallback_after(period) // 60
+        raise NotAllowed(
+            f"The fallback is used only after drand round {period.drand_round} failed for {after} minutes "
+            f"({len(period.draw_attempts)} failed tries logged so far); nobody can choose it."
         )
     return period
 
@@ -960,6 +1261,11 @@ def raffle_rollover(*, community_id: int) -> RolloverResult:
         if current is not None:
             return RolloverResult(True, None, None)  # a custom period still running: leave it
         starts_at = datetime(month.year, month.month, 1, tzinfo=ZoneInfo(tz))
+        if RafflePeriod.objects.filter(community=community, ends_at__gt=starts_at).exists():
+            # A period already covered part of this month (ended early, or a custom one): never
+            # a second raffle for the month; the next calendar month's rollover opens the next one.
+            log.info("rollover %s for community %s: this month already had a raffle", month, community_id)
+            return RolloverResult(True, frozen_id, None)
         opened = period_open(
             community=community,
             starts_at=starts_at,
@@ -972,7 +1278,10 @@ def raffle_rollover(*, community_id: int) -> RolloverResult:
 
 
 def raffle_draw_due() -> list[int]:
-    """Draw every frozen period with auto-draw on whose beacon round is due. Returns drawn ids."""
+    """Draw every frozen period with auto-draw on whose beacon round is due. Returns drawn ids.
+
+    The backstop of ``raffle.tasks.raffle_draw_period`` (scheduled at the freeze for the round).
+    """
     now = timezone.now().timestamp()
     drawn = []
     candidates = RafflePeriod.objects.filter(status=RafflePeriod.Status.FROZEN).filter(
@@ -1000,13 +1309,22 @@ def raffle_settings_update(*, community_id: int, actor_label: str, **fields: Any
         "auto_draw",
         "announce_channel_id",
         "winners_count",
-        "grace_seconds",
+        "commit_margin_seconds",
+        "max_rerolls",
+        "fallback_after_minutes",
+        "moderator_cap",
+        "shuffle_campaign_codes",
+        "prize",
     }
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
     with transaction.atomic():
         s = raffle_settings_get(community_id=community_id)
+        if "shuffle_campaign_codes" in fields:
+            fields["shuffle_campaign_codes"] = ",".join(
+                shuffle_codes_parse(str(fields["shuffle_campaign_codes"]))
+            )
         for k, v in fields.items():
             setattr(s, k, v)
         s.full_clean(exclude=["community"])
@@ -1072,4 +1390,6 @@ def period_draw_current(*, community_id: int, action: str, actor_label: str) -> 
     if word == "fallback":
         period_choose_fallback(period_id=period.pk, actor_label=actor_label)
         return period_draw(period_id=period.pk, actor_label=actor_label)
-    raise InvalidInput("Use raffledraw, raffledraw reroll <reason> or raffledraw fallback.")
+    raise InvalidInput(
+        "Use raffledraw, raffledraw reroll <" + "|".join(sorted(REROLL_REASONS)) + "> or raffledraw fallback."
+    )

@@ -10,9 +10,10 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from kickbot.integrations.shuffle import ShuffleClient, ShuffleError
+from kickbot.integrations.shuffle import ShuffleClient, ShuffleError, only_campaigns
 from kickbot.redis_client import get_redis, key
 from raffle import services
+from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleSettings, ShuffleAccount
 
 log = logging.getLogger(__name__)
@@ -70,14 +71,21 @@ def shuffle_poll_once() -> PollOutcome:
         log.warning("Shuffle poll failed (%s); next try in %s s", exc, delay)
         return PollOutcome("error", str(exc))
     r.delete(key("shuffle", "failures"))
-    raw = {row.username.lower(): row.wager_cents for row in rows}
-    weighted = {row.username.lower(): row.weighted_cents for row in rows if row.weighted_cents is not None}
-    services.shuffle_remember(starts_at=period.starts_at, amounts=raw)
     same_window = RafflePeriod.objects.filter(status=RafflePeriod.Status.OPEN, starts_at=period.starts_at)
-    modes = dict(RaffleSettings.objects.values_list("community_id", "wager_mode"))
     awarded = 0
-    for pid, community_id in same_window.values_list("id", "community_id"):
-        amounts = weighted if modes.get(community_id) == RaffleSettings.WagerMode.WEIGHTED else raw
+    for pid, rules in same_window.values_list("id", "rules"):
+        # The campaign codes and the wager mode are the period's committed rules (empty codes: all).
+        counted = only_campaigns(rows, rules.get("shuffle_campaign_codes") or None)
+        if pid == period.pk:
+            services.shuffle_remember(
+                starts_at=period.starts_at, amounts={row.username.lower(): row.wager_cents for row in counted}
+            )
+        if rules.get("wager_mode") == RaffleSettings.WagerMode.WEIGHTED:
+            amounts = {
+                row.username.lower(): row.weighted_cents for row in counted if row.weighted_cents is not None
+            }
+        else:
+            amounts = {row.username.lower(): row.wager_cents for row in counted}
         awarded += services.tickets_apply_wagers(period_id=pid, amounts=amounts)
     same_window.update(wager_polled_at=now)
     return PollOutcome("ok", f"{len(rows)} rows", awarded)
@@ -113,3 +121,17 @@ def raffle_rollover() -> int:
 @shared_task(ignore_result=True)
 def raffle_draw_due() -> int:
     return len(services.raffle_draw_due())
+
+
+@shared_task(ignore_result=True)
+def raffle_draw_period(period_id: int) -> str:
+    """Draw one frozen period as soon as its round exists (scheduled by the freeze for that round).
+
+    A draw still waiting (round not out, relays failing) leaves it to the every-minute
+    ``raffle_draw_due``, which logs the attempts and applies the fallback rule.
+    """
+    try:
+        result = services.period_draw(period_id=period_id, actor_label="system:auto-draw")
+    except DrawWaiting as exc:
+        return f"waiting: {exc}"
+    return "already" if result.already else "drawn"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from raffle.draw import round_time
 from raffle.models import RafflePeriod
 from raffle.proof import proof_document
 from raffle.selectors import usernames_for
@@ -61,6 +64,9 @@ def period_page(request: HttpRequest, period_id: int) -> HttpResponse:
     winners = [
         {**w, "username": mask(w["username"] or str(w["kick_user_id"]))} for w in doc.get("winners", [])
     ]
+    tz = ZoneInfo(period.community.timezone)
+    round_no = period.fallback_round or period.drand_round
+    round_at = datetime.fromtimestamp(round_time(round_no), tz=UTC)
     return render(
         request,
         "raffle/period.html",
@@ -70,6 +76,20 @@ def period_page(request: HttpRequest, period_id: int) -> HttpResponse:
             "rows": rows,
             "more_rows": max(len(entrants) - len(shown), 0),
             "winners": winners,
+            "tz": period.community.timezone,
+            "times": {
+                "starts_at": period.starts_at.astimezone(tz),
+                "ends_at": period.ends_at.astimezone(tz),
+                "committed_at": period.committed_at.astimezone(tz),
+                "frozen_at": period.frozen_at.astimezone(tz) if period.frozen_at else None,
+                "round_at": round_at.astimezone(tz),
+                "drawn_at": period.drawn_at.astimezone(tz) if period.drawn_at else None,
+            },
+            "round_no": round_no,
+            "ends_ts": int(period.ends_at.timestamp()),
+            "round_ts": int(round_at.timestamp()),
+            "prize": period.rules.get("prize", ""),
+            "rerolls": doc.get("rerolls", 0),
         },
     )
 

@@ -33,6 +33,28 @@ def _redis_server() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _flush_raffle_periods_first() -> Iterator[None]:
+    """SQLite's test flush deletes tables in set order; the raffle guards refuse deleting ledger,
+    balance and winner rows while their period exists (migration raffle 0004), so the flush
+    deletes the periods first, as ``raffle.services.raffle_periods_purge`` does."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":  # Postgres flushes with TRUNCATE: no row triggers fire
+        yield
+        return
+    operations = type(connection.ops)
+    original = operations.sql_flush
+
+    def sql_flush(self: Any, style: Any, tables: Any, **kwargs: Any) -> list[str]:
+        sql = original(self, style, tables, **kwargs)
+        return sorted(sql, key=lambda line: "raffle_raffleperiod" not in line)
+
+    operations.sql_flush = sql_flush  # type: ignore[method-assign]
+    yield
+    operations.sql_flush = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _close_stray_db_sessions(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     """Async tests and live_server leave connections in worker threads; end them before teardown."""
     yield

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,6 +14,7 @@ from dashboard.views.common import actor, community_or_404, int_field, text_fiel
 from kickbot.errors import InvalidInput
 from raffle import selectors as rs
 from raffle import services as rsv
+from raffle.draw import round_time
 from raffle.errors import DrawWaiting
 
 BOARD_SIZE = 50
@@ -69,7 +71,11 @@ def raffle_start(request: HttpRequest) -> str:
 def raffle_end(request: HttpRequest) -> str:
     community = community_or_404(request)
     period = rsv.period_freeze(community_id=community.pk, actor_label=actor(request))
-    return f"Raffle #{period.pk} is closed; its snapshot is published. Draw it when the beacon round is out."
+    due = datetime.fromtimestamp(round_time(period.drand_round), tz=UTC)
+    return (
+        f"Raffle #{period.pk} is closed; its snapshot is published. It is drawn with drand round "
+        f"{period.drand_round}, emitted {due:%H:%M:%S} UTC (auto-draw draws it then; or press Draw)."
+    )
 
 
 @write_view(PERM_MANAGE, "dashboard:raffle")

@@ -1,4 +1,4 @@
-// Verify a kickbot raffle draw in the browser (draw proof version 1).
+// Verify a kickbot raffle draw in the browser (draw proof versions 1 and 2, docs/draw-proof.md).
 //
 //   import { verifyProof } from "/static/raffle/verify_draw.js";
 //   const result = await verifyProof(await (await fetch("proof.json")).json());
@@ -8,10 +8,117 @@
 // drand BLS signature (no pairing code in the browser): the "beacon_signature_bls" check is
 // reported with ok = null (skipped). Run verify_draw.py with drand-verify installed for that.
 // Checks with ok = null do not count towards `ok`; every other check must pass.
+// Before the draw, result.drawn is false: the checks that need the draw are not run (never FAIL).
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const HEX_SIG = /^[0-9a-fA-F]{96}$/;
 const TWO_64 = 1n << 64n;
+const QUICKNET_GENESIS = 1692803367; // unix time of quicknet round 1; one round every 3 s
+const QUICKNET_PERIOD = 3;
+
+const emittedAt = (round) => QUICKNET_GENESIS + (round - 1) * QUICKNET_PERIOD;
+const firstRoundAt = (ts) => (ts <= QUICKNET_GENESIS ? 1 : Math.ceil((ts - QUICKNET_GENESIS) / QUICKNET_PERIOD) + 1);
+const isInt = (v) => typeof v === "number" && Number.isSafeInteger(v);
+
+function parseTime(text) {
+  if (typeof text !== "string") return null;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms / 1000;
+}
+
+function utc(ts) {
+  return new Date(ts * 1000).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+}
+
+// The book closed before anyone could know the round: frozen_at + margin <= emission.
+function checkCloseBeforeRound(proof, add) {
+  const drand = proof.drand || {};
+  const rules = proof.rules || {};
+  const committed = drand.committed_round !== undefined ? drand.committed_round : drand.round;
+  const frozen = parseTime(proof.frozen_at);
+  if (!isInt(committed) || committed < 1 || frozen === null) {
+    add("closed_before_round", false, "the proof has no committed round or no frozen_at");
+    return;
+  }
+  const margin = proof.version === 2 ? rules.commit_margin_s : 0;
+  if (!isInt(margin) || margin < 0) {
+    add("closed_before_round", false, `commit_margin_s ${JSON.stringify(margin)} is not a number of seconds`);
+    return;
+  }
+  const at = emittedAt(committed);
+  const ok = frozen < at && at - frozen >= margin;
+  add(
+    "closed_before_round",
+    ok,
+    `book closed ${utc(frozen)}, round ${committed} emitted ${utc(at)}: ${Math.round(at - frozen)} s later ` +
+      `(at least ${margin} s required)` +
+      (ok ? "" : ": the randomness could be known before the close"),
+  );
+}
+
+// A fallback round follows the published rule from the logged failures.
+function checkFallback(proof, add) {
+  const drand = proof.drand || {};
+  const rules = proof.rules || {};
+  const fallback = proof.fallback || {};
+  const committed = drand.committed_round !== undefined ? drand.committed_round : drand.round;
+  const used = drand.round;
+  if (used === committed && !fallback.used) {
+    add("fallback", true, `not used: the draw used the committed round ${committed}`);
+    return;
+  }
+  if (proof.version === 1) {
+    add("fallback", null, `version 1 proof: round ${used} replaced ${committed} by an admin's choice`);
+    return;
+  }
+  const attempts = (Array.isArray(proof.draw_attempts) ? proof.draw_attempts : []).filter(
+    (a) => a && typeof a === "object" && a.round === committed,
+  );
+  const after = rules.fallback_after_s;
+  const margin = rules.commit_margin_s;
+  const switched = parseTime(fallback.switched_at);
+  const times = attempts.map((a) => parseTime(a.at));
+  const problems = [];
+  if (!attempts.length || times.includes(null) || !isInt(after) || !isInt(margin) || switched === null) {
+    problems.push("no failure log, rule parameters or switch time");
+  } else {
+    const first = times[0];
+    if (first < emittedAt(committed)) problems.push(`a logged failure (${utc(first)}) is before round ${committed} was emitted`);
+    if (!times.includes(switched)) problems.push("the switch is not one of the logged failures");
+    else if (switched - first < after) problems.push(`failures spanned ${Math.round(switched - first)} s, the rule needs ${after} s`);
+    if (used !== fallback.round || used !== firstRoundAt(switched + margin)) {
+      problems.push(`round ${used} is not the first one ${margin} s after the switch`);
+    }
+  }
+  const answers = attempts
+    .slice(-3)
+    .map((a) => String(a.answers || "").slice(0, 120))
+    .join("; ");
+  add(
+    "fallback",
+    problems.length === 0,
+    problems.length === 0
+      ? `round ${committed} failed ${attempts.length} times; fallback round ${used} follows the rule. ` +
+          `drand never skips rounds: look up round ${committed} yourself. Last relay answers: ${answers}`
+      : problems.join("; "),
+  );
+}
+
+function checkRerolls(proof, winners, add) {
+  const rules = proof.rules || {};
+  const voids = winners.filter((w) => w && typeof w === "object" && w.void_reason);
+  if (proof.version === 1) {
+    add("rerolls", null, `${voids.length} reroll(s); version 1 proofs have no reroll rules`);
+    return;
+  }
+  const cap = rules.max_rerolls;
+  const reasons = Array.isArray(rules.reroll_reasons) ? rules.reroll_reasons : [];
+  const bad = voids.map((w) => w.void_reason).filter((r) => !reasons.includes(r));
+  const ok = isInt(cap) && voids.length <= cap && bad.length === 0;
+  let detail = `${voids.length} reroll(s) of at most ${cap}` + voids.map((w) => `; k=${w.k} void: ${w.void_reason}`).join("");
+  if (bad.length) detail += `; reasons not in the committed list ${JSON.stringify(reasons)}: ${JSON.stringify(bad)}`;
+  add("rerolls", ok, detail);
+}
 
 function subtle() {
   const c = globalThis.crypto;
@@ -95,19 +202,36 @@ async function recomputeWinners(seedHex, snapshotHash, beacon, rows, count) {
 export async function verifyProof(proof) {
   const checks = [];
   const add = (name, ok, detail) => checks.push({ name, ok, detail });
-  const done = () => ({ ok: checks.every((c) => c.ok !== false), blsVerified: false, checks });
+  let drawn = true;
+  const done = () => ({ ok: checks.every((c) => c.ok !== false), drawn, blsVerified: false, checks });
 
   if (!proof || typeof proof !== "object" || Array.isArray(proof)) {
     add("format", false, "the proof is not a JSON object");
     return done();
   }
-  add("version", proof.version === 1, `version ${JSON.stringify(proof.version)} (this script checks 1)`);
+  add("version", proof.version === 1 || proof.version === 2, `version ${JSON.stringify(proof.version)} (this script checks 1 and 2)`);
+  const status = (proof.period || {}).status;
+  if (status === "open" || status === "frozen") {
+    drawn = false;
+    add("drawn", null, `NOT DRAWN YET (the raffle is ${status}): the seed and the winners come with the draw`);
+    if (status === "frozen") {
+      checkCloseBeforeRound(proof, add);
+      try {
+        const snap = buildSnapshot(proof.entrants || []);
+        const got = await sha256Hex(new TextEncoder().encode(snap.text));
+        add("snapshot_hash", got === proof.snapshot_hash, `rebuilt ${got}, published ${proof.snapshot_hash}`);
+      } catch (e) {
+        add("snapshot_hash", false, String(e.message || e));
+      }
+    }
+    return done();
+  }
 
   // 1. Server seed against its commitment.
   const seedHex = proof.server_seed;
   let seedOk = false;
   if (typeof seedHex !== "string" || !HEX64.test(seedHex)) {
-    add("server_seed", false, "no revealed server_seed (64 lowercase hex) in the proof: not drawn yet?");
+    add("server_seed", false, "no revealed server_seed (64 lowercase hex) in the proof");
   } else {
     const got = await sha256Hex(hexToBytes(seedHex));
     seedOk = true;
@@ -127,7 +251,10 @@ export async function verifyProof(proof) {
     add("snapshot_hash", false, String(e.message || e));
   }
 
-  // 3. Beacon (no BLS here).
+  // 3. The close came before the round.
+  checkCloseBeforeRound(proof, add);
+
+  // 4. Beacon (no BLS here).
   const drand = proof.drand || {};
   let beacon = null;
   if (typeof drand.signature !== "string" || !HEX_SIG.test(drand.signature)) {
@@ -143,8 +270,12 @@ export async function verifyProof(proof) {
     );
   }
 
-  // 4. Winners.
+  // 5. Fallback, 6. rerolls.
+  checkFallback(proof, add);
   const publishedWinners = Array.isArray(proof.winners) ? proof.winners : [];
+  checkRerolls(proof, publishedWinners, add);
+
+  // 7. Winners.
   if (!seedOk || rows === null || beacon === null || typeof published !== "string") {
     add("winners", false, "cannot recompute winners without seed, snapshot and beacon");
   } else if (!HEX64.test(published)) {
@@ -154,11 +285,15 @@ export async function verifyProof(proof) {
     const theirs = publishedWinners
       .filter((w) => w && typeof w === "object")
       .map((w) => ({ k: w.k, ticket: w.ticket, total: w.total, kick_user_id: w.kick_user_id }));
-    if (JSON.stringify(mine) === JSON.stringify(theirs)) {
+    const expected = (proof.rules || {}).winners;
+    const valid = publishedWinners.filter((w) => w && typeof w === "object" && !w.void_reason).length;
+    if (JSON.stringify(mine) !== JSON.stringify(theirs)) {
+      add("winners", false, `recomputed ${JSON.stringify(mine)}, published ${JSON.stringify(theirs)}`);
+    } else if (isInt(expected) && valid > expected) {
+      add("winners", false, `${valid} winners stand, the rules say ${expected}`);
+    } else {
       const detail = mine.map((w) => `k=${w.k}: ticket ${w.ticket} of ${w.total} -> ${w.kick_user_id}`).join("; ");
       add("winners", true, detail || "no winners published");
-    } else {
-      add("winners", false, `recomputed ${JSON.stringify(mine)}, published ${JSON.stringify(theirs)}`);
     }
   }
   return done();

@@ -54,7 +54,6 @@ def test_gift_tickets_publish(world: World, feed: list[dict[str, Any]]) -> None:
 def test_draw_publishes_the_winners(
     world: World, feed: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    raffle_services.period_freeze(community_id=world.community.pk, actor_label="t")
     use_round(RafflePeriod.objects.get(pk=world.period.pk))
     monkeypatch.setattr(raffle_services, "drand_client_factory", FakeRelay().client)
     raffle_services.period_draw(period_id=world.period.pk, actor_label="t")

@@ -31,7 +31,6 @@ class Case:
 
 
 def _freeze(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    raffle_services.period_freeze(community_id=world.community.pk, actor_label="test")
     use_round(RafflePeriod.objects.get(pk=world.period.pk))
     monkeypatch.setattr(raffle_services, "drand_client_factory", FakeRelay().client)
 
@@ -107,7 +106,11 @@ CASES: dict[str, Case] = {
             "tickets_per_1000_usd": "20",
             "wager_mode": "raw",
             "winners_count": "2",
-            "grace_seconds": "300",
+            "commit_margin_seconds": "30",
+            "max_rerolls": "3",
+            "fallback_after_minutes": "10",
+            "moderator_cap": "1000",
+            "shuffle_campaign_codes": "streamer",
             "auto_draw": "on",
         },
         "admin_user",

@@ -76,10 +76,24 @@ def relay(monkeypatch: pytest.MonkeyPatch) -> FakeRelay:
     return fake
 
 
-def use_round(period: RafflePeriod, round_no: int = ROUND) -> RafflePeriod:
-    """Point a period's committed round at the recorded one (the clock is later than it)."""
-    RafflePeriod.objects.filter(pk=period.pk).update(drand_round=round_no)
+def use_round(period: RafflePeriod, round_no: int = ROUND, *, actor_label: str = "t") -> RafflePeriod:
+    """Close an open period so that its committed round is ``round_no`` (the recorded one).
+
+    The only real quicknet signature we hold is from 2023, and the triggers forbid pointing a
+    closed period at another round, so the open period's dates move back to end just before that
+    round (allowed while open) and the book closes at its end + 1 s, the commit margin before it.
+    """
+    from datetime import timedelta
+
     period.refresh_from_db()
+    assert period.status == RafflePeriod.Status.OPEN, "use_round closes an open period"
+    closes = datetime.fromtimestamp(round_time(round_no) - 31, tz=UTC)
+    length = period.ends_at - period.starts_at
+    RafflePeriod.objects.filter(pk=period.pk).update(starts_at=closes - length, ends_at=closes)
+    with time_machine.travel(closes - timedelta(seconds=1), tick=False):
+        services.period_freeze(community_id=period.community_id, actor_label=actor_label)
+    period.refresh_from_db()
+    assert period.drand_round == round_no, (period.drand_round, round_no)
     return period
 
 

@@ -58,7 +58,7 @@ def reference_winners(seed: str, entrants: list[tuple[int, int]], beacon: str, n
 
 
 def test_algorithm_version() -> None:
-    assert ALGORITHM_VERSION == 1
+    assert ALGORITHM_VERSION == 2
 
 
 def test_seed_hash_vector() -> None:

@@ -12,7 +12,7 @@ from kickbot.errors import InvalidInput
 from kickbot.models import AuditLog
 from raffle import services
 from raffle.errors import NoOpenPeriod
-from raffle.models import RafflePeriod, ShuffleAccount, TicketBalance, TicketEntry, WatchBaseline
+from raffle.models import RafflePeriod, ShuffleAccount, TicketBalance, TicketEntry, WatchWindow
 from tests.raffle.conftest import DEC, NOV, kick_user
 from watchtime.models import WatchMonthly
 
@@ -85,7 +85,7 @@ def test_period_opened_mid_month_does_not_count_earlier_minutes(community: Any, 
     p = services.period_open(
         community=community, starts_at=services.timezone.now(), ends_at=DEC, actor_label="t"
     )
-    assert WatchBaseline.objects.get(period=p).minutes == 120
+    assert WatchWindow.objects.get(period=p).base_minutes == 120
     watched(community, 150)
     assert services.tickets_convert_watchtime(community_id=community.pk) == 5
 

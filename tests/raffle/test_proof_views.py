@@ -17,7 +17,7 @@ from django.test import Client
 
 from raffle import services
 from raffle.models import RafflePeriod
-from tests.raffle.conftest import RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
+from tests.raffle.conftest import DEC, NOV, RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
 
 pytestmark = pytest.mark.django_db
 
@@ -42,13 +42,12 @@ def fill(community: Any) -> None:
 
 
 @pytest.fixture
-def drawn(community: Any, period: RafflePeriod, relay: FakeRelay) -> RafflePeriod:
+def drawn(community: Any, clock: Any, relay: FakeRelay) -> RafflePeriod:
     kick_user(404, "streamerfan404")
     kick_user(202, "second_viewer")
     services.raffle_settings_update(community_id=community.pk, actor_label="t", winners_count=2)
+    period = services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
     fill(community)
-    RafflePeriod.objects.filter(pk=period.pk).update(rules={**period.rules, "winners": 2})
-    services.period_freeze(community_id=community.pk, actor_label="t")
     use_round(period)
     services.period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
@@ -64,7 +63,8 @@ def proof(period: RafflePeriod) -> dict[str, Any]:
 def test_open_period_proof_shows_only_the_commitment(period: RafflePeriod) -> None:
     doc = proof(period)
     assert doc["server_seed_hash"] == period.server_seed_hash
-    assert doc["drand"] == {"chain": "quicknet", "round": period.drand_round}
+    assert doc["drand"]["round"] == doc["drand"]["committed_round"] == period.drand_round
+    assert doc["period"]["status"] == "open" and doc["draw_attempts"] == []
     for hidden in ("server_seed", "entrants", "snapshot_hash", "winners"):
         assert hidden not in doc
     assert period.server_seed not in json.dumps(doc)
@@ -81,13 +81,16 @@ def test_frozen_period_proof_adds_the_snapshot_but_not_the_seed(community: Any, 
 
 def test_drawn_proof_is_the_draw_proof_document(drawn: RafflePeriod) -> None:
     doc = proof(drawn)
-    assert doc["version"] == 1 and doc["server_seed"] == drawn.server_seed
+    assert doc["version"] == 2 and doc["server_seed"] == drawn.server_seed
     assert doc["drand"] == {
         "chain": "quicknet",
         "round": ROUND,
+        "committed_round": ROUND,
+        "emitted_at": "2023-09-15T11:00:03Z",
         "signature": SIGNATURE,
         "randomness": RANDOMNESS,
     }
+    assert doc["frozen_at"] == "2023-09-15T10:59:31Z" and doc["rerolls"] == 0
     assert [w["k"] for w in doc["winners"]] == [0, 1]
     assert {"period", "rules", "committed_at", "community"} <= set(doc)
 
@@ -144,7 +147,18 @@ def test_verifydraw_command_passes_on_a_real_draw(drawn: RafflePeriod) -> None:
     assert "FAIL" not in out.getvalue()
 
 
-def test_verifydraw_command_fails_when_stored_data_was_tampered(drawn: RafflePeriod) -> None:
-    RafflePeriod.objects.filter(pk=drawn.pk).update(beacon_randomness="1" * 64)
+def test_verifydraw_command_fails_when_stored_data_was_tampered(
+    drawn: RafflePeriod, monkeypatch: Any
+) -> None:
+    from django.db import IntegrityError, transaction
+
+    from raffle.management.commands import verifydraw
+
+    with pytest.raises(IntegrityError), transaction.atomic():  # the guards refuse it in the database
+        RafflePeriod.objects.filter(pk=drawn.pk).update(beacon_randomness="1" * 64)
+    real = verifydraw.proof_document
+    monkeypatch.setattr(
+        verifydraw, "proof_document", lambda p: {**real(p), "frozen_at": "2030-01-01T00:00:00Z"}
+    )
     with pytest.raises(CommandError, match="does NOT check out"):
         call_command("verifydraw", str(drawn.pk), stdout=StringIO())

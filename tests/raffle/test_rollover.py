@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
 
 from botworker.models import OutboxMessage
+from kickbot.errors import NotAllowed
 from raffle import services, tasks
 from raffle.draw import build_snapshot, draw_winners, seed_hash
 from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleWinner, RolloverRun, TicketBalance
-from tests.raffle.conftest import RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
+from tests.raffle.conftest import NOW, RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
 from watchtime.models import WatchMonthly
 
 pytestmark = pytest.mark.django_db
@@ -29,13 +30,16 @@ def fill(community: Any, tickets: dict[int, int]) -> None:
 TICKETS = {404: 64, 101: 10, 303: 1, 202: 25}
 
 
-def test_commitment_at_open_is_the_seed_hash_and_the_round_after_end_plus_grace(period: RafflePeriod) -> None:
+def test_commitment_at_open_is_the_seed_hash_and_the_round_after_end_plus_margin(
+    period: RafflePeriod,
+) -> None:
     assert seed_hash(period.server_seed) == period.server_seed_hash
-    end = datetime(2026, 12, 1, tzinfo=UTC).timestamp() + 300
+    end = datetime(2026, 12, 1, tzinfo=UTC).timestamp() + 30
     from raffle.draw import quicknet_round_at
 
     assert period.drand_round == quicknet_round_at(end)
-    assert period.rules["tickets_per_hour"] == 10 and period.algorithm_version == 1
+    assert period.rules["tickets_per_hour"] == 10 and period.algorithm_version == 2
+    assert (period.rules["commit_margin_s"], period.rules["max_rerolls"]) == (30, 3)
 
 
 def test_freeze_publishes_the_snapshot_hash(community: Any, period: RafflePeriod) -> None:
@@ -48,7 +52,6 @@ def test_freeze_publishes_the_snapshot_hash(community: Any, period: RafflePeriod
 def test_draw_matches_the_test_vector_winners(community: Any, period: RafflePeriod, relay: FakeRelay) -> None:
     fill(community, TICKETS)
     kick_user(404, "winner404")
-    services.period_freeze(community_id=community.pk, actor_label="t")
     use_round(period)
     result = services.period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
@@ -64,7 +67,6 @@ def test_a_second_draw_returns_the_first_result(
     community: Any, period: RafflePeriod, relay: FakeRelay
 ) -> None:
     fill(community, TICKETS)
-    services.period_freeze(community_id=community.pk, actor_label="t")
     use_round(period)
     first = services.period_draw(period_id=period.pk, actor_label="t")
     again = services.period_draw(period_id=period.pk, actor_label="t")
@@ -88,7 +90,6 @@ def test_unreachable_beacon_waits_and_records_the_reason(
     community: Any, period: RafflePeriod, relay: FakeRelay
 ) -> None:
     fill(community, TICKETS)
-    services.period_freeze(community_id=community.pk, actor_label="t")
     use_round(period)
     relay.down = True
     with pytest.raises(DrawWaiting, match="could not be fetched"):
@@ -99,7 +100,6 @@ def test_unreachable_beacon_waits_and_records_the_reason(
 
 def test_a_forged_beacon_is_not_used(community: Any, period: RafflePeriod, relay: FakeRelay) -> None:
     fill(community, TICKETS)
-    services.period_freeze(community_id=community.pk, actor_label="t")
     use_round(period)
     relay.rounds = {ROUND: "8" + relay.rounds[ROUND][1:]}
     with pytest.raises(DrawWaiting):
@@ -109,14 +109,13 @@ def test_a_forged_beacon_is_not_used(community: Any, period: RafflePeriod, relay
 
 def test_reroll_is_the_next_k(community: Any, period: RafflePeriod, relay: FakeRelay) -> None:
     fill(community, TICKETS)
-    services.period_freeze(community_id=community.pk, actor_label="t")
     use_round(period)
     services.period_draw(period_id=period.pk, actor_label="t")
-    w = services.period_reroll(period_id=period.pk, reason="no answer in 48 h", actor_label="t")
+    w = services.period_reroll(period_id=period.pk, reason="unreachable", actor_label="t")
     period.refresh_from_db()
     expected = draw_winners(period.server_seed, build_snapshot(list(TICKETS.items())), RANDOMNESS, 2)
     assert (w.k, w.kick_user_id) == (1, expected[1].kick_user_id)
-    assert RaffleWinner.objects.get(k=0).void_reason == "no answer in 48 h"
+    assert RaffleWinner.objects.get(k=0).void_reason == "unreachable"
 
 
 def test_draw_announces_once_on_discord_and_kick(
@@ -125,7 +124,6 @@ def test_draw_announces_once_on_discord_and_kick(
     services.raffle_settings_update(community_id=community.pk, actor_label="t", announce_channel_id=555)
     fill(community, TICKETS)
     kick_user(404, "@everyone")
-    services.period_freeze(community_id=community.pk, actor_label="t")
     use_round(period)
     services.period_draw(period_id=period.pk, actor_label="t")
     services.period_draw(period_id=period.pk, actor_label="t")
@@ -215,21 +213,31 @@ def test_auto_draw_off_leaves_the_period_frozen(
     assert period.status == "frozen"
 
 
-def test_fallback_round_is_recorded_and_used(community: Any, period: RafflePeriod, monkeypatch: Any) -> None:
+def test_fallback_round_follows_the_rule_after_logged_failures(
+    community: Any, period: RafflePeriod, monkeypatch: Any
+) -> None:
     fill(community, TICKETS)
-    services.period_freeze(community_id=community.pk, actor_label="t")
     use_round(period, ROUND - 1000)  # a round no relay can give
     relay = FakeRelay(rounds={})
     monkeypatch.setattr(services, "drand_client_factory", relay.client)
     with pytest.raises(DrawWaiting):
         services.period_draw(period_id=period.pk, actor_label="t")
+    period.refresh_from_db()
+    assert len(period.draw_attempts) == 1 and period.fallback_round is None
+    assert "HTTP 404" in period.draw_attempts[0]["answers"]
+    with pytest.raises(NotAllowed, match="failed for 10 minutes"):
+        services.period_choose_fallback(period_id=period.pk, actor_label="discord:1")
     monkeypatch.setattr(services, "quicknet_round_at", lambda ts: ROUND)
-    services.period_choose_fallback(period_id=period.pk, actor_label="discord:1")
+    with time_machine.travel(NOW + timedelta(minutes=10), tick=False):
+        with pytest.raises(DrawWaiting, match="fallback round"):
+            services.period_draw(period_id=period.pk, actor_label="t")
     relay.rounds = {ROUND: SIGNATURE}
-    services.period_draw(period_id=period.pk, actor_label="t")
+    with time_machine.travel(NOW + timedelta(minutes=11), tick=False):
+        services.period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
     assert (period.status, period.fallback_round, period.beacon_round) == ("drawn", ROUND, ROUND)
-    assert period.fallback_chosen_by == "discord:1"
+    assert period.fallback_chosen_by == "rule"
+    assert period.fallback_chosen_at == NOW + timedelta(minutes=10)
 
 
 def test_a_custom_period_that_ends_mid_month_is_frozen_when_it_ends(community: Any, clock: Any) -> None:

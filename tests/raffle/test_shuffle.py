@@ -174,7 +174,7 @@ def test_unverified_names_earn_nothing(community: Any, period: RafflePeriod, shu
 
 
 def test_a_new_period_starts_with_a_fresh_baseline(
-    community: Any, period: RafflePeriod, shuffle: FakeShuffle
+    community: Any, period: RafflePeriod, shuffle: FakeShuffle, clock: Any
 ) -> None:
     from tests.raffle.conftest import DEC
 
@@ -184,7 +184,10 @@ def test_a_new_period_starts_with_a_fresh_baseline(
     shuffle.wagers(Alice=1000)
     poll()
     services.period_freeze(community_id=community.pk, actor_label="t")
-    nxt = services.period_open(community=community, starts_at=period.starts_at, ends_at=DEC, actor_label="t")
+    nxt = services.period_open(
+        community=community, starts_at=services.timezone.now(), ends_at=DEC, actor_label="t"
+    )
+    clock.shift(60)
     shuffle.wagers(Alice=0)
     poll()
     shuffle.wagers(Alice=1000)

@@ -30,14 +30,38 @@ ENTRANTS = [(404, 64), (101, 10), (303, 1), (202, 25), (505, 0)]
 def good_proof() -> dict[str, Any]:
     snap = build_snapshot(ENTRANTS)
     winners = draw_winners(SEED, snap, BEACON, 3)
+    # Round 657413 was emitted at 2023-09-15T11:00:03Z: the book closed 33 s before it.
     return {
-        "version": 1,
+        "version": 2,
         "community": "demo",
-        "period": {"id": 7, "starts_at": "2026-10-01T00:00:00Z", "ends_at": "2026-11-01T00:00:00Z"},
-        "rules": {"tickets_per_hour": 10, "tickets_per_gifted_sub": 15, "tickets_per_1000_usd": 20},
+        "period": {
+            "id": 7,
+            "starts_at": "2023-08-15T00:00:00Z",
+            "ends_at": "2023-09-15T10:59:30Z",
+            "status": "drawn",
+        },
+        "rules": {
+            "tickets_per_hour": 10,
+            "tickets_per_gifted_sub": 15,
+            "tickets_per_1000_usd": 20,
+            "winners": 3,
+            "commit_margin_s": 30,
+            "max_rerolls": 3,
+            "reroll_reasons": ["declined", "ineligible", "unreachable"],
+            "fallback_after_s": 600,
+        },
         "server_seed_hash": seed_hash(SEED),
-        "committed_at": "2026-10-01T00:00:01Z",
-        "drand": {"chain": "quicknet", "round": 657413, "signature": SIGNATURE, "randomness": BEACON},
+        "committed_at": "2023-08-15T00:00:01Z",
+        "frozen_at": "2023-09-15T10:59:30Z",
+        "drand": {
+            "chain": "quicknet",
+            "round": 657413,
+            "committed_round": 657413,
+            "signature": SIGNATURE,
+            "randomness": BEACON,
+        },
+        "fallback": {"used": False, "round": None},
+        "draw_attempts": [],
         "snapshot_hash": snap.snapshot_hash,
         "entrants": snap.entrants(),
         "server_seed": SEED,

@@ -181,12 +181,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
         period = await run_sync(services.period_freeze)(
             community_id=community.community_id, actor_label=actor(ctx)
         )
-        await reply(
-            ctx,
-            f"Raffle #{period.pk} is closed: {period.entrants_count} viewers, "
-            f"{period.total_tickets} tickets, snapshot `{period.snapshot_hash}`. "
-            f"Draw with raffledraw once drand round {period.drand_round} is out.",
-        )
+        await reply(ctx, replies.closed_text(period))
 
     @commands.hybrid_command(name="rafflerestart", description="End the raffle and open a fresh one (admins)")  # type: ignore[arg-type]
     @commands.guild_only()
@@ -212,7 +207,9 @@ class RaffleCog(commands.Cog, name="Raffle"):
             ctx, f"Raffle #{period.pk} dates changed; the draw now uses drand round {period.drand_round}."
         )
 
-    @commands.hybrid_command(name="raffledraw", description="Draw: [reroll <reason> | fallback] (admins)")  # type: ignore[arg-type]
+    @commands.hybrid_command(
+        name="raffledraw", description="Draw: [reroll ineligible|unreachable|declined | fallback] (admins)"
+    )  # type: ignore[arg-type]
     @commands.guild_only()
     @community_admin()
     async def raffledraw(self, ctx: commands.Context[Any], *, action: str = "") -> None:

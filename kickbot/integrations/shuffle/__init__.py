@@ -1,6 +1,6 @@
 """Shuffle affiliate stats client (wagers per referred username). Imports no Django app."""
 
-from kickbot.integrations.shuffle.client import ShuffleClient, WagerRow
+from kickbot.integrations.shuffle.client import ShuffleClient, WagerRow, only_campaigns
 from kickbot.integrations.shuffle.errors import (
     ShuffleBadResponse,
     ShuffleError,
@@ -15,4 +15,5 @@ __all__ = [
     "ShuffleRateLimited",
     "ShuffleUnavailable",
     "WagerRow",
+    "only_campaigns",
 ]

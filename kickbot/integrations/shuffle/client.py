@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -29,11 +30,35 @@ USERNAME_MAX = 32
 
 @dataclass(frozen=True, slots=True)
 class WagerRow:
-    """One referred user's wager in the asked window, in integer US cents (summed over campaigns)."""
+    """One referred user's wager in the asked window, in integer US cents (summed over campaigns).
+
+    ``campaigns`` keeps the per-code parts, ``(code lower-cased, cents, weighted cents)``, so a
+    community can count only its own campaign codes (:func:`only_campaigns`).
+    """
 
     username: str
     wager_cents: int
     weighted_cents: int | None
+    campaigns: tuple[tuple[str, int, int | None], ...] = field(default=(), compare=False)
+
+
+def only_campaigns(rows: list[WagerRow], codes: Iterable[str] | None) -> list[WagerRow]:
+    """The rows summed over the given campaign codes only (case-insensitive); None or empty: all."""
+    wanted = {c.strip().lower() for c in codes or () if c.strip()}
+    if not wanted:
+        return rows
+    out = []
+    for row in rows:
+        parts = [p for p in row.campaigns if p[0] in wanted]
+        if not parts:
+            continue
+        weighted = [p[2] for p in parts if p[2] is not None]
+        out.append(
+            WagerRow(
+                row.username, sum(p[1] for p in parts), sum(weighted) if weighted else None, tuple(parts)
+            )
+        )
+    return out
 
 
 def usd_to_cents(value: object) -> int | None:
@@ -106,6 +131,7 @@ class ShuffleClient:
 def _rows(body: list[Any]) -> list[WagerRow]:
     raw: dict[str, list[int | None]] = {}
     names: dict[str, str] = {}
+    parts: dict[str, dict[str, list[int | None]]] = {}
     skipped = 0
     for item in body:
         if not isinstance(item, dict):
@@ -124,6 +150,20 @@ def _rows(body: list[Any]) -> list[WagerRow]:
         acc[0] = (acc[0] or 0) + cents
         if weighted is not None:
             acc[1] = (acc[1] or 0) + weighted
+        code = item.get("campaignCode")
+        code = code.strip().lower() if isinstance(code, str) else ""
+        part = parts.setdefault(key, {}).setdefault(code, [0, None])
+        part[0] = (part[0] or 0) + cents
+        if weighted is not None:
+            part[1] = (part[1] or 0) + weighted
     if skipped:
         log.warning("Shuffle stats: skipped %s malformed rows", skipped)
-    return [WagerRow(names[k], int(v[0] or 0), v[1]) for k, v in raw.items()]
+    return [
+        WagerRow(
+            names[k],
+            int(v[0] or 0),
+            v[1],
+            tuple((code, int(p[0] or 0), p[1]) for code, p in sorted(parts[k].items())),
+        )
+        for k, v in raw.items()
+    ]
