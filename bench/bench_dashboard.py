@@ -38,14 +38,12 @@ def _cleanup() -> None:
 
     from kickbot.models import Community
 
+    from raffle.services import raffle_periods_purge
+
     ids = list(Community.objects.filter(kick_channel_slug=SLUG).values_list("id", flat=True))
     with connection.cursor() as cur:
         for cid in ids:
-            cur.execute(
-                "DELETE FROM raffle_ticketentry WHERE period_id IN "
-                "(SELECT id FROM raffle_raffleperiod WHERE community_id = %s)",
-                [cid],
-            )
+            raffle_periods_purge(community_id=cid)  # the raffle guards refuse deleting ledger rows first
             for table in (
                 "watchtime_watchtotal",
                 "watchtime_watchmonthly",

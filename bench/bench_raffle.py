@@ -5,7 +5,7 @@ inserted set-based (``generate_series`` on Postgres, a recursive CTE on SQLite),
 1..99 tickets each (50 on average). Timed, best of a few runs: the snapshot query (``ORDER BY
 kick_user_id`` through a raw cursor, the index range scan the service uses), ``build_snapshot``
 (validation, canonical bytes, SHA-256, ranges) and ``draw_winners(..., 1)``. Everything the bench
-made is deleted afterwards (raw ``DELETE`` for the balances: the ORM cascade would load 1M rows).
+made is deleted afterwards (``raffle_periods_purge``: raw ``DELETE``s, period rows first).
 """
 
 from __future__ import annotations
@@ -32,14 +32,12 @@ def _ensure_tables() -> None:
 
 def _cleanup() -> None:
     from kickbot.models import Community
-    from raffle.models import RafflePeriod, TicketBalance
+    from raffle.services import raffle_periods_purge
 
-    ids = list(RafflePeriod.objects.filter(community__kick_channel_slug=SLUG).values_list("id", flat=True))
-    if ids:
-        with connection.cursor() as cur:
-            cur.execute(
-                f"DELETE FROM {TicketBalance._meta.db_table} WHERE period_id IN ({','.join(map(str, ids))})"
-            )
+    for cid in Community.objects.filter(kick_channel_slug=SLUG).values_list("id", flat=True):
+        # Period rows first, then 1M balances in one statement: the raffle guards refuse deleting
+        # balances while their period exists (and the ORM cascade would load 1M rows).
+        raffle_periods_purge(community_id=cid)
     Community.objects.filter(kick_channel_slug=SLUG).delete()
 
 

@@ -230,9 +230,17 @@ def _watch_effective_at(period: RafflePeriod, now: datetime) -> datetime | None:
     """
     if now <= period.ends_at:
         return now
+    # Ticks credit the month of their bucket: only ticks of the period's last month can have put
+    # minutes after the end into the totals the period reads (a monthly period: none but a tick
+    # straddling midnight; an early end: any tick since).
+    tz = period.community.timezone
+    last_month = local_month_start(period.ends_at - timedelta(microseconds=1), tz)
+    month_after = _next_month_start(datetime(last_month.year, last_month.month, 1, tzinfo=ZoneInfo(tz)), tz)
     last = (
         WatchTick.objects.filter(
-            community_id=period.community_id, bucket__gte=period.ends_at - timedelta(hours=1)
+            community_id=period.community_id,
+            bucket__gte=period.ends_at - timedelta(hours=1),
+            bucket__lt=month_after,
         )
         .order_by("-bucket")
         .values_list("bucket", "minutes")
