@@ -6,4 +6,5 @@ class KickbotConfig(AppConfig):
     verbose_name = "Kickbot core"
 
     def ready(self) -> None:
-        from kickbot import checks  # noqa: F401  (registers the system checks)
+        # registers the system checks and the lockout audit
+        from kickbot import checks, login_lockout  # noqa: F401

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -132,6 +133,7 @@ INSTALLED_APPS = [
     "timers",
     "dashboard",
     "botworker",
+    "axes",  # login throttling; last, as django-axes asks
 ]
 
 MIDDLEWARE = [
@@ -148,6 +150,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kickbot.urls"
@@ -357,6 +361,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes) on every login form (/dashboard/login/, /admin/login/): after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused, even
+# with the right password, for LOGIN_LOCKOUT_MINUTES. Other addresses and other usernames are not
+# affected, so nobody can lock an owner out from elsewhere. The address is ``client_ip`` (the
+# trusted proxy's view, TRUSTED_PROXY_HOPS). Lockouts are audited (kickbot.login_lockout.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = _int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = timedelta(minutes=_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "kickbot.ratelimit.client_ip"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kickbot.login_lockout.login_locked_response"
+AXES_VERBOSE = False  # our own log line and audit row say it once (kickbot.login_lockout.py)
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "dashboard:login"

@@ -77,3 +77,63 @@ def test_pages_carry_the_content_security_policy_and_permissions_policy_through_
     assert "camera=()" in response.headers["permissions-policy"]
     assert "microphone=()" in response.headers["permissions-policy"]
     assert "content-security-policy-report-only" not in response.headers
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebProcess]:
+    """A migrated database and one owner account, behind one trusted proxy hop (as compose runs it)."""
+    with web_process(tmp_path_factory.mktemp("web"), static=False, TRUSTED_PROXY_HOPS="1") as web:
+        web.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; "
+            f"User.objects.create_user('boss', password='{BOSS_PASSWORD}', is_staff=True)",
+        )
+        yield web
+
+
+BOSS_PASSWORD = "right-horse-battery-staple"
+
+
+def _login(web: WebProcess, *, password: str, client_ip: str, spoofed: str = "") -> httpx.Response:
+    """POST the login form as a browser behind the proxy would (CSRF cookie and token, Origin)."""
+    forwarded = f"{spoofed}, {client_ip}" if spoofed else client_ip
+    headers = {**HTTPS, "X-Forwarded-For": forwarded}
+    with httpx.Client(base_url=web.base_url, headers=headers, timeout=10) as client:
+        page = client.get("/dashboard/login/")
+        token = page.text.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+        cookie = page.headers["set-cookie"].split("csrftoken=", 1)[1].split(";", 1)[0]
+        return client.post(
+            "/dashboard/login/",
+            data={"username": "boss", "password": password, "csrfmiddlewaretoken": token},
+            headers={"Cookie": f"csrftoken={cookie}", "Origin": f"https://{urlsplit(web.base_url).netloc}"},
+        )
+
+
+def test_login_lockout_through_daphne_behind_the_proxy_is_per_client_address(web: WebProcess) -> None:
+    """Attack: 100 wrong passwords from one client behind the proxy, each with a made-up
+    X-Forwarded-For prefix; then the right password from that client is refused, from another
+    client it works."""
+    statuses = {
+        _login(
+            web, password="wrong", client_ip="203.0.113.66", spoofed=f"10.9.{i // 250}.{i % 250}"
+        ).status_code
+        for i in range(100)
+    }
+    assert statuses == {200, 429}
+
+    refused = _login(web, password=BOSS_PASSWORD, client_ip="203.0.113.66")
+    elsewhere = _login(web, password=BOSS_PASSWORD, client_ip="198.51.100.7")
+
+    assert refused.status_code == 429 and "Too many failed logins" in refused.text
+    assert "Content-Security-Policy" in refused.headers
+    assert elsewhere.status_code == 302 and elsewhere.headers["location"] == "/dashboard/"
+    audit = web.manage(
+        "shell",
+        "-c",
+        "from kickbot.models import AuditLog; "
+        "print([(a.data['ip'], a.data['count']) for a in AuditLog.objects.filter(action='auth.locked_out')])",
+    )
+    assert (
+        audit.strip().splitlines()[-1] == "[('203.0.113.66', 97)]"
+    )  # from the 5th wrong password on, and the right one
