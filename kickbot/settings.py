@@ -373,7 +373,9 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = _int("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
 AXES_COOLOFF_TIME = timedelta(minutes=_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "kickbot.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "kickbot.login_lockout.lockout_ip"
+# Only failures are kept (AccessAttempt); successful logins are not logged a second time.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kickbot.login_lockout.login_locked_response"
 AXES_VERBOSE = False  # our own log line and audit row say it once (kickbot.login_lockout.py)

@@ -105,3 +105,11 @@ def test_the_login_page_itself_is_unchanged_for_a_first_wrong_password(owner: An
     response = attempt(Client(), "/dashboard/login/", owner.username, "wrong")
     assert response.status_code == 200
     assert b"Please enter a correct username and password" in response.content
+
+
+def test_a_client_without_an_address_is_throttled_in_one_shared_bucket(owner: Any) -> None:
+    # A unix-socket peer has no REMOTE_ADDR: axes still records it (an IP column on Postgres).
+    for _ in range(10):
+        attempt(Client(), "/dashboard/login/", owner.username, "wrong", ip="")
+    assert attempt(Client(), "/dashboard/login/", owner.username, PASSWORD, ip="").status_code == 429
+    assert attempt(Client(), "/dashboard/login/", owner.username, PASSWORD).status_code == 302
