@@ -445,3 +445,26 @@ def test_webhook_without_message_id_is_rejected():
     _, _, body = webhook("channel_followed")
     with pytest.raises(ParseError):
         webhook_to_events("channel.followed", "", body)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        ("2025-01-14T16:08:06Z", datetime(2025, 1, 14, 16, 8, 6, tzinfo=UTC)),
+        ("2025-01-14t16:08:06z", datetime(2025, 1, 14, 16, 8, 6, tzinfo=UTC)),  # RFC 3339 5.6: any case
+        ("2025-01-14T16:08:06.123456789Z", datetime(2025, 1, 14, 16, 8, 6, 123456, tzinfo=UTC)),
+        ("2025-01-15T03:08:06+11:00", datetime(2025, 1, 14, 16, 8, 6, tzinfo=UTC)),
+        ("2016-12-31T23:59:60Z", datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),  # a leap second
+    ],
+)
+def test_webhook_times_are_read_as_rfc3339_in_full(stamp: str, expected: datetime) -> None:
+    event_type, message_id, raw = webhook("chat_message_sent")
+    body = json.loads(raw)
+    body["created_at"] = stamp
+    [event] = webhook_to_events(event_type, message_id, json.dumps(body).encode(), now=NOW)
+    assert event.created_at == expected
+
+
+def test_a_webhook_of_a_version_we_do_not_read_is_refused() -> None:
+    with pytest.raises(ParseError, match="version"):
+        webhook_to_events(*webhook("chat_message_sent"), now=NOW, version="2")
