@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -120,8 +121,12 @@ class CommandRouter:
         self.key_prefix = key_prefix
         self.max_age_s = max_age_s
         self.cooldown_refusals: Counter[int] = Counter()  # per community, since start
-        self._take = redis.register_script(_TAKE)
-        self._free = redis.register_script(_RELEASE)
+        self._scripts: tuple[Any, Any] | None = None  # registered on first use
+
+    def _script(self, which: int) -> Any:
+        if self._scripts is None:
+            self._scripts = (self.redis.register_script(_TAKE), self.redis.register_script(_RELEASE))
+        return self._scripts[which]
 
     async def handle(self, line: ChatLine, *, prefix: str, now: datetime | None = None) -> Reply | None:
         parsed = split_command(line.content[:MAX_LINE], prefix)
@@ -193,7 +198,7 @@ class CommandRouter:
         # A key must outlive the latest line that could still be within its cooldown: lines up to
         # MESSAGE_TIME_WINDOW behind ours are still taken at their own time.
         window_ms = int(MESSAGE_TIME_WINDOW.total_seconds() * 1000)
-        result = await self._take(
+        result = await self._script(0)(
             keys=keys, args=[at_ms, line.message_id, *(s * 1000 for _, s in wanted), window_ms]
         )
         if result == 0:
@@ -227,4 +232,4 @@ class CommandRouter:
 
     async def _release(self, keys: list[str], mark: str) -> None:
         if keys:
-            await self._free(keys=keys, args=[mark])
+            await self._script(1)(keys=keys, args=[mark])
