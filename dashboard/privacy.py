@@ -1,6 +1,6 @@
 """Forget a viewer (privacy requests): delete their data, pseudonymise what drawn raffles' proofs need.
 
-Decision (see templates/public/privacy.html and DRAW-PROOF.md): a frozen or drawn period's snapshot
+Decision (see templates/public/privacy.html and docs/draw-proof.md): a frozen or drawn period's snapshot
 hash covers ``(kick_user_id, tickets)`` lines, so those periods' ledger and balance rows keep the Kick
 user id (a number that no longer resolves to a name once the ``KickUser`` row is gone) and winners
 lose their stored username. Everything else goes: the link and its roles, watchtime, slot requests,

@@ -1247,7 +1247,7 @@ def raffle_rollover(*, community_id: int) -> RolloverResult:
     Freezes the open period once it has ended (on any run: a custom period may end mid-month) and,
     once per month, opens the period of the current month with its commitment. Communities that
     never had a raffle are left alone. The draw itself is ``raffle_draw_due``'s job (the beacon is
-    only emitted ``grace`` seconds after the end).
+    only emitted the commit margin after the close).
     """
     community = Community.objects.get(pk=community_id)
     if not RafflePeriod.objects.filter(community=community).exists():

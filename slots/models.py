@@ -171,7 +171,7 @@ class SlotBlacklist(models.Model):
 class SlotPick(models.Model):
     """A recorded random pick from the open queue, with what a viewer needs to recompute it.
 
-    DRAW-PROOF v1 over the queue: entrants ``(request id, 1 ticket)``, a fresh server seed, and the
+    docs/draw-proof.md over the queue: entrants ``(request id, 1 ticket)``, a fresh server seed, and the
     snapshot hash as beacon (an instant pick has no future beacon round to wait for). Every pick is
     kept and numbered, so a re-pick is visible in the history, never silent.
     """

@@ -455,7 +455,7 @@ class PickResult:
 
 
 def slot_pick_random(*, community_id: int, actor_label: str, now: datetime | None = None) -> PickResult:
-    """Pick one open request at random (DRAW-PROOF v1, recorded as a numbered ``SlotPick``).
+    """Pick one open request at random (docs/draw-proof.md, recorded as a numbered ``SlotPick``).
 
     Entrants are the open requests as ``(request id, 1)``; the beacon is the snapshot hash (an
     instant pick has no future randomness round to wait for), so the proof shows the pick follows

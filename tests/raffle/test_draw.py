@@ -1,4 +1,4 @@
-"""raffle.draw against DRAW-PROOF.md (version 1) and its test vector."""
+"""raffle.draw against docs/draw-proof.md (the picking of versions 1 and 2) and its test vector."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ BEACON = "fc1873a13f3545aeade8401532ef5519920652eee6b0d2b19ca12643b87b3587"
 
 
 def reference_winners(seed: str, entrants: list[tuple[int, int]], beacon: str, n: int) -> list[Winner]:
-    """A literal, slow reading of DRAW-PROOF.md to compare the fast code against."""
+    """A literal, slow reading of docs/draw-proof.md to compare the fast code against."""
     rows = sorted((u, t) for u, t in entrants if t > 0)
     text = "".join(f"{u},{t}\n" for u, t in rows)
     snapshot_hash = hashlib.sha256(text.encode()).hexdigest()

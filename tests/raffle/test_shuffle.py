@@ -250,3 +250,58 @@ def test_weighted_mode_uses_the_weighted_amount(community: Any, clock: Any, shuf
     shuffle.answer = lambda r: httpx.Response(200, json=body2)
     poll()
     assert wager_tickets(period) == 20
+
+
+# --- campaign codes (issue 15, item 7) -------------------------------------------------------------
+
+
+def test_only_the_committed_campaign_codes_count(community: Any, clock: Any, shuffle: FakeShuffle) -> None:
+    """The affiliate answers one row per user and campaign code; a community counts only its codes."""
+    from tests.raffle.conftest import DEC, NOV
+
+    services.raffle_settings_update(
+        community_id=community.pk, actor_label="t", shuffle_campaign_codes=" Streamer ,vip"
+    )
+    period = services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
+    assert period.rules["shuffle_campaign_codes"] == ["streamer", "vip"]
+    verified(community)
+
+    def answer(streamer: float, vip: float, other: float) -> None:
+        body = [
+            {"username": "Alice", "campaignCode": "STREAMER", "wagerAmount": streamer},
+            {"username": "alice", "campaignCode": "vip", "wagerAmount": vip},
+            {"username": "Alice", "campaignCode": "someone-else", "wagerAmount": other},
+        ]
+        shuffle.answer = lambda r: httpx.Response(200, json=body)
+
+    answer(0, 0, 0)
+    poll()  # first sight: the baseline
+    answer(600, 400, 50_000)  # $1,000 under the community's codes, $50,000 under another streamer's
+    assert poll().status == "ok"
+    assert wager_tickets(period) == 20  # 20 per $1,000: the other code's wager is not counted
+
+
+def test_no_campaign_codes_count_every_code(
+    community: Any, period: RafflePeriod, shuffle: FakeShuffle
+) -> None:
+    verified(community)
+    body = [
+        {"username": "Alice", "campaignCode": "a", "wagerAmount": 0},
+        {"username": "Alice", "campaignCode": "b", "wagerAmount": 0},
+    ]
+    shuffle.answer = lambda r: httpx.Response(200, json=body)
+    poll()
+    body = [
+        {"username": "Alice", "campaignCode": "a", "wagerAmount": 500},
+        {"username": "Alice", "campaignCode": "b", "wagerAmount": 500},
+    ]
+    shuffle.answer = lambda r: httpx.Response(200, json=body)
+    poll()
+    assert wager_tickets(period) == 20
+
+
+def test_a_bad_campaign_code_setting_is_refused(community: Any) -> None:
+    with pytest.raises(InvalidInput):
+        services.raffle_settings_update(
+            community_id=community.pk, actor_label="t", shuffle_campaign_codes="ok, @everyone"
+        )

@@ -1,4 +1,4 @@
-"""The snapshot's one-call ``%`` formatting writes exactly the lines DRAW-PROOF.md defines."""
+"""The snapshot's one-call ``%`` formatting writes exactly the lines docs/draw-proof.md defines."""
 
 from __future__ import annotations
 
