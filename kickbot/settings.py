@@ -227,10 +227,29 @@ CACHES = {
         "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
     }
 }
+# Each open websocket waits for its next message in a BZPOPMIN of up to 5 s
+# (channels_redis.core.RedisChannelLayer.brpop_timeout), again and again while idle. redis-py 8
+# gives every socket a 5 s read timeout by default: the reply to a 5 s BZPOPMIN came just too late,
+# the read raised TimeoutError and daphne closed the websocket every ~6 s (issue 15). The layer's
+# read timeout outlasts the longest blocking call by a margin, and still ends a read that hangs
+# on a dead server; a connection idle for a while is pinged before it is used again (TCP
+# keepalive is redis-py's default). tests/dashboard/test_live_timeouts.py checks these values.
+CHANNEL_LAYER_SOCKET_TIMEOUT = 15
+CHANNEL_LAYER_HEALTH_CHECK_SECONDS = 30
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                    "socket_connect_timeout": 3,
+                    "health_check_interval": CHANNEL_LAYER_HEALTH_CHECK_SECONDS,
+                }
+            ],
+            "prefix": f"{REDIS_KEY_PREFIX}:asgi",
+        },
     }
 }
 
@@ -379,6 +398,10 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kickbot.login_lockout.login_locked_response"
 AXES_VERBOSE = False  # our own log line and audit row say it once (kickbot.login_lockout.py)
+# Dashboard websockets (dashboard/ws_access.py): open sockets per user, and how often each checks
+# its session again (a role change or a logout closes it at once; this catches the rest).
+DASHBOARD_WS_MAX_PER_USER = _int("DASHBOARD_WS_MAX_PER_USER", 10, minimum=1, maximum=1000)
+DASHBOARD_WS_RECHECK_SECONDS = _int("DASHBOARD_WS_RECHECK_SECONDS", 30, minimum=2, maximum=3600)
 LOGIN_URL = "dashboard:login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "dashboard:login"

@@ -12,6 +12,7 @@ from django.test import Client
 from kickbot.asgi import application
 from kickbot.live import live_publish
 from kickbot.models import Community
+from tests.factories import CommunityFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,25 +47,58 @@ async def test_user_without_dashboard_permission_is_refused(community: Community
     assert code == 4403
 
 
+async def _joined(user: Any, query: str = "") -> tuple[WebsocketCommunicator, list[dict[str, Any]]]:
+    """Connected, past the hello; returns the history it was sent."""
+    comm, connected, code = await _connect(user, query)
+    assert connected, code
+    assert (await comm.receive_json_from(timeout=5))["type"] == "hello"
+    history = await comm.receive_json_from(timeout=5)
+    assert history["type"] == "history"
+    return comm, history["events"]
+
+
+def _publish(community_id: int, text: str, kind: str = "tickets.award") -> None:
+    with transaction.atomic():
+        live_publish(community_id=community_id, kind=kind, data={"text": text})
+
+
 async def test_viewer_receives_events_published_on_commit(community: Community, viewer: Any) -> None:
     comm, connected, _ = await _connect(viewer, f"?community={community.pk}")
     assert connected
     assert await comm.receive_json_from(timeout=5) == {"type": "hello", "community": community.pk}
+    assert await comm.receive_json_from(timeout=5) == {"type": "history", "events": []}
 
-    def publish() -> None:
-        with transaction.atomic():
-            live_publish(community_id=community.pk, kind="tickets.award", data={"text": "olivia +10 tickets"})
-
-    await sync_to_async(publish)()
+    await sync_to_async(_publish)(community.pk, "olivia +10 tickets")
     message = await comm.receive_json_from(timeout=5)
+    assert message.pop("id") and message.pop("ts") > 0
     assert message == {"type": "event", "kind": "tickets.award", "data": {"text": "olivia +10 tickets"}}
     await comm.disconnect()
 
 
+async def test_a_new_socket_gets_the_last_50_events_oldest_first(community: Community, viewer: Any) -> None:
+    other = await sync_to_async(CommunityFactory)()
+    for i in range(55):
+        await sync_to_async(_publish)(community.pk, f"event {i}")
+    await sync_to_async(_publish)(other.pk, "another community's")
+
+    comm, history = await _joined(viewer, f"?community={community.pk}")
+    assert [e["data"]["text"] for e in history] == [f"event {i}" for i in range(5, 55)]
+    assert [e["kind"] for e in history] == ["tickets.award"] * 50
+    ids = [tuple(map(int, e["id"].split("-"))) for e in history]
+    assert ids == sorted(ids) and len(set(ids)) == 50
+    await comm.disconnect()
+
+    # What a refresh sees: the same history, then what happens next, live, with an id after it.
+    again, history_again = await _joined(viewer, f"?community={community.pk}")
+    assert history_again == history
+    await sync_to_async(_publish)(community.pk, "event 55")
+    live = await again.receive_json_from(timeout=5)
+    assert live["data"] == {"text": "event 55"} and tuple(map(int, live["id"].split("-"))) > ids[-1]
+    await again.disconnect()
+
+
 async def test_rolled_back_change_publishes_nothing(community: Community, viewer: Any) -> None:
-    comm, connected, _ = await _connect(viewer)
-    assert connected
-    await comm.receive_json_from(timeout=5)
+    comm, _ = await _joined(viewer)
 
     def publish_then_fail() -> None:
         try:
@@ -77,6 +111,9 @@ async def test_rolled_back_change_publishes_nothing(community: Community, viewer
     await sync_to_async(publish_then_fail)()
     assert await comm.receive_nothing(timeout=0.5)
     await comm.disconnect()
+    again, history = await _joined(viewer)
+    assert history == []
+    await again.disconnect()
 
 
 async def test_unknown_community_is_refused(community: Community, viewer: Any) -> None:

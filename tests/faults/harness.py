@@ -349,8 +349,9 @@ class World:
     def writer_in(self, table: str) -> bool:
         """Whether a transaction that wrote ``table`` is open right now (that process is mid-write).
 
-        Postgres: a granted ROW EXCLUSIVE lock on the table held by another backend. SQLite (one
-        writer at a time): the database's write lock is taken, and ``table`` is ignored.
+        Postgres: a granted ROW SHARE (``SELECT … FOR UPDATE``) or ROW EXCLUSIVE lock on the table
+        held by another backend (both last until its transaction ends). SQLite (one writer at a
+        time): the database's write lock is taken, and ``table`` is ignored.
         """
         url = self.extra_env.get("DATABASE_URL", "")
         if url.startswith("postgres"):
@@ -359,7 +360,7 @@ class World:
             with psycopg.connect(url, autocommit=True) as conn:
                 row = conn.execute(
                     "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                    "WHERE c.relname = %s AND l.mode = 'RowExclusiveLock' AND l.granted "
+                    "WHERE c.relname = %s AND l.mode IN ('RowShareLock', 'RowExclusiveLock') AND l.granted "
                     "AND l.pid <> pg_backend_pid()",
                     [table],
                 ).fetchone()

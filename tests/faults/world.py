@@ -387,3 +387,48 @@ def load_report() -> None:
             }
         )
     )
+
+
+# --- the dashboard's live feed ---------------------------------------------------------------------
+
+
+def dashboard_session(username: str, role: str) -> None:
+    """A dashboard account with ``role`` and a logged-in session: prints its id and session cookie."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from dashboard.services import dashboard_user_role_set
+
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    dashboard_user_role_set(target=user, role=role, actor=user)
+    client = Client()
+    client.force_login(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    print(json.dumps({"user_id": user.pk, "cookie": cookie}))
+
+
+def dashboard_role_remove(username: str) -> None:
+    """Take every dashboard role from ``username`` (the owner's page does the same); prints when
+    that committed (unix seconds)."""
+    import time
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser
+
+    from dashboard.services import dashboard_user_role_set
+
+    user = get_user_model().objects.get(username=username)
+    dashboard_user_role_set(target=user, role="", actor=AnonymousUser())
+    print(json.dumps({"committed_at": time.time()}))
+
+
+def live_event(text: str) -> None:
+    """One live feed event for the community, published like a service does (on commit)."""
+    from django.db import transaction
+
+    from kickbot.live import live_publish
+
+    with transaction.atomic():
+        live_publish(community_id=_community_id(), kind="faults.probe", data={"text": text})
+    print(json.dumps({"text": text}))
