@@ -69,10 +69,9 @@ def connect() -> None:
     m2m_changed.connect(
         _user_m2m_changed, sender=user_model.user_permissions.through, dispatch_uid=f"{uid}.user_perms"
     )
-    m2m_changed.connect(_group_permissions_changed, sender=Group.permissions.through, dispatch_uid=f"{uid}.perms")
+    m2m_changed.connect(
+        _group_permissions_changed, sender=Group.permissions.through, dispatch_uid=f"{uid}.perms"
+    )
     post_save.connect(_user_saved, sender=user_model, dispatch_uid=f"{uid}.saved")
     post_delete.connect(_user_deleted, sender=user_model, dispatch_uid=f"{uid}.deleted")
     user_logged_out.connect(_logged_out, dispatch_uid=f"{uid}.logout")
-
-
-

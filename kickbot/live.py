@@ -39,7 +39,8 @@ def live_publish(*, community_id: int, kind: str, data: dict[str, Any]) -> None:
         event: dict[str, Any] = {"id": None, "ts": round(time.time(), 3), "kind": kind, "data": data}
         try:
             raw = json.dumps({"ts": event["ts"], "kind": kind, "data": data}, default=str)
-            event["id"] = get_redis().xadd(_history_key(community_id), {"e": raw}, maxlen=HISTORY).decode()
+            entry_id: Any = get_redis().xadd(_history_key(community_id), {"e": raw}, maxlen=HISTORY)
+            event["id"] = entry_id.decode()
         except Exception:
             log.warning("live history of %s not kept", kind, exc_info=True)
         layer = get_channel_layer()
@@ -55,7 +56,7 @@ def live_publish(*, community_id: int, kind: str, data: dict[str, Any]) -> None:
 
 def live_recent(*, community_id: int, limit: int = HISTORY) -> list[dict[str, Any]]:
     """The community's last ``limit`` events, oldest first: ``{id, ts, kind, data}`` each."""
-    rows = get_redis().xrevrange(_history_key(community_id), count=limit)
+    rows: Any = get_redis().xrevrange(_history_key(community_id), count=limit)
     events = []
     for entry_id, fields in reversed(rows):
         try:

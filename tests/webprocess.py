@@ -71,6 +71,15 @@ def _collected_static() -> Path:
     return _collected[0]
 
 
+def link_collected_static(var_dir: Path) -> None:
+    """Give the var/ folder ``var_dir`` the run's one static collection (as ``staticfiles``)."""
+    static_root = var_dir / "staticfiles"
+    static_root.parent.mkdir(parents=True, exist_ok=True)
+    if static_root.is_dir() and not static_root.is_symlink():
+        static_root.rmdir()  # the empty folder settings made during migrate
+    static_root.symlink_to(_collected_static(), target_is_directory=True)
+
+
 def production_env(var_dir: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
@@ -108,11 +117,7 @@ def web_process(
     if static:
         _manage(env, "collectstatic", "--noinput", "-v", "0")
     else:
-        static_root = tmp_path / "var" / "staticfiles"
-        static_root.parent.mkdir(parents=True, exist_ok=True)
-        if static_root.is_dir() and not static_root.is_symlink():
-            static_root.rmdir()  # the empty folder settings made during migrate
-        static_root.symlink_to(_collected_static(), target_is_directory=True)
+        link_collected_static(tmp_path / "var")
     port = _free_port()
     log = tmp_path / "daphne.log"
     with open(log, "ab") as out:

@@ -29,7 +29,10 @@ CLOSE_WITHIN_S = 5
 def _login(user: Any) -> tuple[Client, bytes]:
     client = Client()
     client.force_login(user)
-    return client, f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+    return (
+        client,
+        f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode(),
+    )
 
 
 async def _open(cookie: bytes) -> WebsocketCommunicator:
@@ -111,7 +114,9 @@ async def test_deactivated_user_is_closed(community: Community, viewer: Any) -> 
     assert (await _closed_with(comm))[0] == 4403
 
 
-async def test_logout_closes_that_sessions_socket_and_not_the_others(community: Community, viewer: Any) -> None:
+async def test_logout_closes_that_sessions_socket_and_not_the_others(
+    community: Community, viewer: Any
+) -> None:
     client, cookie = await sync_to_async(_login)(viewer)
     _, other_cookie = await sync_to_async(_login)(viewer)  # the same user in another browser
     comm, other = await _open(cookie), await _open(other_cookie)

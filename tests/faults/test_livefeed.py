@@ -30,8 +30,10 @@ from daphne.cli import CommandLineInterface
 from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from tests.faults.harness import World
+from tests.webprocess import link_collected_static
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=False, databases=[])]
 
@@ -45,7 +47,9 @@ def _world(world: World, fn: str, *args: Any) -> Any:
 
 
 def _production(world: World) -> dict[str, str]:
-    """What a deployment sets (KICKBOT_ENV=production), with the keys the rest of the world uses."""
+    """What a deployment sets (KICKBOT_ENV=production), with the keys the rest of the world uses;
+    static files collected (daphne in production refuses to start without them)."""
+    link_collected_static(world.tmp / "var")
     secret = world.env()["DJANGO_SECRET_KEY"]
     fernet = base64.urlsafe_b64encode(hashlib.sha256(b"kickbot-field-encryption:" + secret.encode()).digest())
     return {
@@ -63,7 +67,7 @@ def _open(stack: ExitStack, base: str, cookie: str, community_id: int) -> Client
         connect(
             base.replace("http://", "ws://") + f"/ws/dashboard/?community={community_id}",
             additional_headers={"Cookie": cookie},
-            origin=base,  # type: ignore[arg-type]
+            origin=Origin(base),
             ping_interval=None,
             open_timeout=15,
         )
@@ -114,7 +118,11 @@ def test_idle_live_feed_stays_connected_and_delivers_the_next_event(world: World
 
     _world(world, "live_event", "after the quiet")
     event = json.loads(ws.recv(timeout=30))
-    assert (event["type"], event["kind"], event["data"]) == ("event", "faults.probe", {"text": "after the quiet"})
+    assert (event["type"], event["kind"], event["data"]) == (
+        "event",
+        "faults.probe",
+        {"text": "after the quiet"},
+    )
     assert event["id"] and event["ts"]
 
     # A refresh (a new socket) shows it from the history.

@@ -74,10 +74,14 @@ def _kill_while_writing(world: World, proc: Any, table: str, *, after_s: float, 
         if opened is not None and now - opened >= after_s:
             kill9_group(proc)
             if shorter:
-                print(f"\nskipped {len(shorter)} shorter write(s) on {table} before the long one: {shorter} s")
+                print(
+                    f"\nskipped {len(shorter)} shorter write(s) on {table} before the long one: {shorter} s"
+                )
             return time.monotonic() - opened
         time.sleep(0.003)
-    pytest.fail(f"no write transaction on {table} stayed open {after_s} s within {within_s} s (shorter: {shorter})")
+    pytest.fail(
+        f"no write transaction on {table} stayed open {after_s} s within {within_s} s (shorter: {shorter})"
+    )
 
 
 def _task_lines(log: str, task_id: str) -> list[str]:
