@@ -117,7 +117,7 @@ class IngestionLease:
 
     async def hold(self, stop: asyncio.Event) -> None:
         """Acquire, renew and re-acquire until ``stop``; releases the lease on the way out."""
-        failing = False
+        failing = standing_by = False
         try:
             while not stop.is_set():
                 started = self.watch.clock()
@@ -127,6 +127,14 @@ class IngestionLease:
                             log.warning("ingestion lease %s lost to another holder", self.key)
                     elif await self.acquire():
                         log.info("ingestion lease %s acquired by %s", self.key, self.holder_id)
+                        standing_by = False
+                    elif not standing_by:  # once per stand-by, not every try
+                        log.info(
+                            "ingestion lease %s held by another process; %s stands by",
+                            self.key,
+                            self.holder_id,
+                        )
+                        standing_by = True
                     self.watch.ok(since=started)
                     failing = False
                 except (RedisError, OSError) as exc:

@@ -137,6 +137,19 @@ def test_moderator_gives_tickets_and_the_overview_feed_shows_it(
     mod_ctx.close()
 
 
+def test_overview_feed_shows_what_happened_before_the_page_loaded_after_a_refresh_too(
+    page: Any, base_url: str, world: Community, viewer: Any
+) -> None:
+    login(page, base_url, viewer.username)
+    for _ in range(2):  # the first load, then a refresh
+        page.goto(f"{base_url}/dashboard/")
+        page.wait_for_selector("body[data-live-history=loaded]", timeout=10_000)
+        items = page.locator("[data-live-feed] li[data-kind='raffle.tickets']")
+        assert items.count() == 1  # the world's one admin gift, once
+        assert "gave 40 tickets to SlotFan (seed)" in items.first.inner_text()
+        assert page.locator("[data-live-feed] li.muted").count() == 0
+
+
 def test_overview_charts_render_with_data(
     page: Any, base_url: str, world: Community, owner: Any, screenshot: Any
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -67,19 +68,44 @@ def settled(world: World) -> bool:
     return lost == 0
 
 
+def handled_events(world: World) -> int:
+    """The bot's own count of handled events (published every second, ``kb:ingest:<community>``)."""
+    raw = world.redis().hget(f"{world.prefix}:ingest:{world.community_id}", "events")
+    return int(raw or 0)
+
+
+def held_claims(world: World) -> dict[bytes, bytes]:
+    """Dedupe keys held by a claim (an event taken and not yet handled or released), with its token."""
+    r = world.redis()
+    keys = list(r.scan_iter(match=f"{world.prefix}:dedupe:*", count=1000))
+    return {
+        k: v for k, v in zip(keys, r.mget(keys) if keys else [], strict=True) if v and v.startswith(b"c:")
+    }
+
+
 def test_kill_9_mid_replay_then_restart_handles_everything_once(world: World) -> None:
     frames = replay_frames()
     bot = world.start_bot("bot1")
     rss = RssSampler(bot.pid)
     wait_for(lambda: world.pusher.subscribed_connections() == 1, 60)
     half = len(frames) // 2
-    world.pusher.send_many(frames[:half], per_second=400)
+    sender = threading.Thread(
+        target=world.pusher.send_many, args=(frames[:half],), kwargs={"per_second": 100}
+    )
+    sender.start()
     for i in range(N_GIFTS // 2):
         world.webhook(*gift_webhook(i))
-    time.sleep(0.3)
-    kill9(bot)  # in the middle of handling the first half
+    # Killed once it has handled some of the first half (its own counter, published every second).
+    wait_for(lambda: handled_events(world) >= 20, 60, step=0.02)
+    kill9(bot)
     killed_at = time.monotonic()
+    claims = held_claims(world)  # what the dead process had taken and not finished
     peak = rss.stop()
+    sender.join(30)
+    answered = sorted(c for c, n in world.report()["reply_to"].items() if c.startswith("cmd-") and n)
+    assert len(answered) < N_COMMANDS // 2, (
+        f"the kill must land before the first half was handled: {answered}"
+    )
 
     bot2 = world.start_bot("bot2")
     rss2 = RssSampler(bot2.pid)
@@ -87,7 +113,7 @@ def test_kill_9_mid_replay_then_restart_handles_everything_once(world: World) ->
     takeover = time.monotonic() - killed_at
     # Kick re-sends nothing on Pusher; the fake re-sends the whole first half (as an overlap
     # with webhooks would) once the dead process's claims have expired, then the rest.
-    time.sleep(max(0.0, 26 - (time.monotonic() - killed_at)))
+    wait_for(lambda: not (claims.items() & held_claims(world).items()), 60, step=0.2)
     world.pusher.send_many(frames, per_second=400)
     for i in range(N_GIFTS // 2 - 3, N_GIFTS):  # three retried deliveries, then the rest
         world.webhook(*gift_webhook(i))
@@ -106,11 +132,15 @@ def test_two_bots_one_ingests_and_the_standby_takes_over_within_15_s(world: Worl
     wait_for(lambda: world.pusher.subscribed_connections() == 1, 60)
     b = world.start_bot("b")
     rss = RssSampler(b.pid)
-    time.sleep(8)  # b is up and polling the lease
+    # b is up and has asked for the lease (it asks again every renewal).
+    wait_for(lambda: "stands by" in world.log("b"), 60, step=0.1)
     assert world.pusher.server.open_connections == 1  # exactly one ingests
     connections_before = world.pusher.server.connections_count
     world.pusher.send(chat_frame("cmd-0", 10_000, "asker0", "!tickets"))
     wait_for(lambda: world.report()["reply_to"].get("cmd-0", 0) == 1, 30, step=0.5)
+    # Still one, though b has kept asking meanwhile.
+    assert world.pusher.server.open_connections == 1
+    assert "ingesting Kick chat" not in world.log("b")
     kill9(a)
     killed = time.monotonic()
     wait_for(lambda: world.pusher.server.connections_count > connections_before, 30, step=0.1)

@@ -123,3 +123,28 @@ async def test_cancelled_hold_releases(redis):
 def test_renew_interval_must_be_shorter_than_ttl():
     with pytest.raises(ValueError):
         IngestionLease(object(), "x", "a", ttl_s=1, renew_every_s=1)
+
+
+async def test_standby_says_once_that_it_stands_by(redis, caplog):
+    holder = lease(redis, "holder", ttl_s=0.5)
+    assert await holder.acquire()
+    stop = asyncio.Event()
+    standby = lease(redis, "standby", ttl_s=0.5)
+    caplog.set_level("INFO", logger="botworker.kick.lease")
+    task = asyncio.create_task(standby.hold(stop))
+
+    async def said() -> None:
+        while not any("stands by" in r.getMessage() for r in caplog.records):
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(said(), 2)
+    # Renewals every 0.1 s: several refused tries, one line.
+    for _ in range(3):
+        assert await holder.renew()
+        await asyncio.sleep(0.1)
+    assert [r.getMessage() for r in caplog.records if "stands by" in r.getMessage()] == [
+        f"ingestion lease {standby.key} held by another process; standby stands by"
+    ]
+    await asyncio.wait_for(standby.held.wait(), 2)  # the holder stopped renewing
+    stop.set()
+    await task
