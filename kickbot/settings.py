@@ -233,12 +233,13 @@ CACHES = {
 # the read raised TimeoutError and daphne closed the websocket every ~6 s (issue 15). The layer's
 # read timeout outlasts the longest blocking call by a margin, and still ends a read that hangs
 # on a dead server; a connection idle for a while is pinged before it is used again (TCP
-# keepalive is redis-py's default). tests/dashboard/test_live_timeouts.py checks these values.
+# keepalive is redis-py's default). The layer is channels-redis's with a receive that stays
+# cancelled (kickbot/channel_layer.py says why). tests/kickbot/test_channel_layer.py checks both.
 CHANNEL_LAYER_SOCKET_TIMEOUT = 15
 CHANNEL_LAYER_HEALTH_CHECK_SECONDS = 30
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "kickbot.channel_layer.RedisChannelLayer",
         "CONFIG": {
             "hosts": [
                 {

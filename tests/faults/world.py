@@ -106,6 +106,18 @@ def report() -> None:
                 "replies_sent": replies.filter(status="sent").count(),
                 **gift_ledger(),
                 "kick_users": KickUser.objects.count(),
+                # When the last of these was written (unix seconds): recovery without polling delay.
+                "last_write_at": max(
+                    (
+                        t.timestamp()
+                        for t in (
+                            replies.aggregate(t=models.Max("created_at"))["t"],
+                            gifts.aggregate(t=models.Max("created_at"))["t"],
+                        )
+                        if t is not None
+                    ),
+                    default=None,
+                ),
             }
         )
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -131,13 +132,17 @@ async def test_standby_says_once_that_it_stands_by(redis, caplog):
     stop = asyncio.Event()
     standby = lease(redis, "standby", ttl_s=0.5)
     caplog.set_level("INFO", logger="botworker.kick.lease")
+    said = asyncio.Event()
+
+    class Said(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "stands by" in record.getMessage():
+                said.set()
+
+    logging.getLogger("botworker.kick.lease").addHandler(handler := Said())
     task = asyncio.create_task(standby.hold(stop))
-
-    async def said() -> None:
-        while not any("stands by" in r.getMessage() for r in caplog.records):
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(said(), 2)
+    await asyncio.wait_for(said.wait(), 2)
+    logging.getLogger("botworker.kick.lease").removeHandler(handler)
     # Renewals every 0.1 s: several refused tries, one line.
     for _ in range(3):
         assert await holder.renew()
