@@ -93,6 +93,7 @@ def gift_ledger() -> dict[str, Any]:
 def report() -> None:
     from accounts.models import KickUser
     from botworker.models import OutboxMessage
+    from raffle.models import TicketEntry
 
     replies = OutboxMessage.objects.filter(kind="kick_chat")
     per_reply_to: dict[str, int] = {}
@@ -112,7 +113,9 @@ def report() -> None:
                         t.timestamp()
                         for t in (
                             replies.aggregate(t=models.Max("created_at"))["t"],
-                            gifts.aggregate(t=models.Max("created_at"))["t"],
+                            TicketEntry.objects.filter(source="gift").aggregate(t=models.Max("created_at"))[
+                                "t"
+                            ],
                         )
                         if t is not None
                     ),
