@@ -104,9 +104,11 @@ async def test_bot_own_lines_are_not_activity(
     server, ingestion = running
     await server.send(chat_frame("own-1", fake.user_id, fake.username, "Commands: !commands"))
     await server.send(chat_frame("v-1", 700, "viewer", "hi"))
-    await until(lambda: ingestion.pipelines[streamer.pk].stats.events == 1)
+    # The event is counted when claimed, before its activity is written: wait for the activity.
+    await until(lambda: get_redis().zrange(key("activity", streamer.pk), 0, -1))
     members = get_redis().zrange(key("activity", streamer.pk), 0, -1)
     assert [int(m) for m in members] == [700]
+    assert ingestion.pipelines[streamer.pk].stats.events == 1
 
 
 async def test_junk_frames_are_skipped_and_the_listener_keeps_running(
