@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -73,7 +74,8 @@ def _last_day(p: PeriodInfo) -> str:
     return _day(p.ends_at - timedelta(seconds=1), p.timezone)
 
 
-def tickets_text(info: TicketsInfo, who: str) -> str:
+def tickets_text(info: TicketsInfo, who: str, *, escape: Callable[[str], str] = str) -> str:
+    """``who``: already safe for the platform; ``escape``: what makes an admin's reason safe there."""
     parts = [f"{SOURCE_LABELS[s]} {n}" for s, n in info.by_source.items() if n]
     text = f"{who}: {info.total} tickets in raffle #{info.period.id}"
     if parts:
@@ -81,7 +83,7 @@ def tickets_text(info: TicketsInfo, who: str) -> str:
     if info.receipts:
         r = info.receipts[0]
         text += f". Last: {r.amount:+d} {SOURCE_LABELS.get(r.source, r.source)}" + (
-            f" ({r.reason})" if r.reason else ""
+            f" ({escape(r.reason)})" if r.reason else ""
         )
     if info.all_tickets and info.total:
         text += f". Odds {info.total / info.all_tickets:.2%} of {info.all_tickets} tickets"

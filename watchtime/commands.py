@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from botworker.bridge import run_sync
 from botworker.commands import Invocation, command
 from watchtime.selectors import RankInfo, format_minutes, leaderboard, rank_of
@@ -9,14 +11,17 @@ from watchtime.selectors import RankInfo, format_minutes, leaderboard, rank_of
 KICK_TOP = 5
 
 
-def describe_rank(info: RankInfo) -> str:
-    """``"12h 5m, rank #3 of 120. Next: Regular in 55m"``, shared by Kick and Discord."""
+def describe_rank(info: RankInfo, *, escape: Callable[[str], str] = str) -> str:
+    """``"12h 5m, rank #3 of 120. Next: Regular in 55m"``, shared by Kick and Discord.
+
+    ``escape``: what makes the role's name (set by a server admin) safe on the platform shown.
+    """
     if info.rank is None:
         text = "no watchtime yet (chat while the stream is live to earn it)"
     else:
         text = f"{format_minutes(info.minutes)}, rank #{info.rank} of {info.total_viewers}"
     if info.next_role is not None:
-        name = info.next_role.name or "the next role"
+        name = escape(info.next_role.name) if info.next_role.name else "the next role"
         text += f". Next role: {name} in {format_minutes(info.next_role.minutes_left)}"
     return text
 

@@ -10,8 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 from django.conf import settings
 
+from botworker.discord.arguments import NotAWholeNumber, RefusedCheck, make_strict, printable_input, usage
 from botworker.discord.cogs.linking import LinkingCog
-from botworker.discord.common import NO_MENTIONS, AdminRequired
+from botworker.discord.common import NO_MENTIONS
 from botworker.discord.views import LinkPanelView, send_ephemeral
 from kickbot.errors import KickbotError
 
@@ -28,8 +29,18 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
-def friendly_error(error: BaseException) -> str | None:
-    """The reply for a command error, or None for a real bug (which the caller logs)."""
+def _named(parameter: commands.Parameter | None, text: str) -> str:
+    # The parameter's name from the command's signature, never the text that was typed.
+    return f"`{parameter.displayed_name or parameter.name}`: {text}" if parameter is not None else text
+
+
+def friendly_error(
+    error: BaseException, *, parameter: commands.Parameter | None = None, usage: str = ""
+) -> str | None:
+    """The reply for a command error, or None for a real bug (which the caller logs).
+
+    ``parameter``: the argument being converted when it failed; ``usage``: the command's usage line.
+    """
     while (
         isinstance(
             error, commands.HybridCommandError | commands.CommandInvokeError | app_commands.CommandInvokeError
@@ -39,21 +50,28 @@ def friendly_error(error: BaseException) -> str | None:
         error = error.original  # type: ignore[union-attr]
     if isinstance(error, KickbotError):
         return error.message
-    if isinstance(error, AdminRequired):
+    if isinstance(error, RefusedCheck):  # AdminRequired, control characters
         return error.message
     if isinstance(error, commands.NoPrivateMessage | app_commands.NoPrivateMessage):
         return "This command only works in a server."
     if isinstance(error, commands.CommandOnCooldown | app_commands.CommandOnCooldown):
         return f"Slow down: try again in {error.retry_after:.0f} s."
+    see = f" Usage: {usage}" if usage else ""
+    # Never echo the argument: it is member text (LESSONS: mentions, huge input).
     if isinstance(error, commands.ChannelNotFound | commands.ChannelNotReadable):
-        # Never echo the argument: it is viewer text (LESSONS: mentions, huge input).
-        return "I can't find that channel in this server. Mention it like #channel."
-    if isinstance(error, commands.BadArgument | commands.BadUnionArgument):
-        return "I didn't understand that. Check the command's options and try again."
-    if isinstance(error, commands.TooManyArguments | commands.MissingRequiredArgument):
-        return "That command takes different options. Check the command's help and try again."
+        return _named(parameter, "I can't find that channel in this server. Mention it like #channel.")
+    if isinstance(error, commands.MemberNotFound | commands.UserNotFound):
+        return _named(parameter, "I can't find that member in this server. Mention them like @name.")
+    if isinstance(error, NotAWholeNumber):
+        return _named(parameter, f"{error}{see}")
+    if isinstance(error, commands.BadArgument | commands.BadUnionArgument | commands.ArgumentParsingError):
+        return _named(parameter, f"I didn't understand that.{see}")
+    if isinstance(error, commands.TooManyArguments):
+        return f"Too many options.{see}"
+    if isinstance(error, commands.MissingRequiredArgument):
+        return _named(error.param, f"missing.{see}")
     if isinstance(error, commands.UserInputError):
-        return "I didn't understand that. Check the command's options and try again."
+        return f"I didn't understand that.{see}"
     if isinstance(error, commands.CheckFailure | app_commands.CheckFailure):
         return "You can't use this command here."
     return None
@@ -69,6 +87,12 @@ class KickbotBot(commands.Bot):
         super().__init__(**kwargs)
         self.sync_commands = sync_commands
         self.tree.error(self.on_app_command_error)
+        self.add_check(printable_input)
+
+    def add_command(self, command: commands.Command[Any, ..., Any], /) -> None:
+        # Every command, from every cog, parses strictly (botworker.discord.arguments).
+        make_strict(command)
+        super().add_command(command)
 
     async def setup_hook(self) -> None:
         await self.add_cog(LinkingCog(self))
@@ -99,7 +123,8 @@ class KickbotBot(commands.Bot):
     ) -> None:
         if isinstance(error, commands.CommandNotFound):
             return
-        text = friendly_error(error)
+        parameter = ctx.current_parameter if isinstance(error, commands.BadArgument) else None
+        text = friendly_error(error, parameter=parameter, usage=usage(ctx))
         if text is None:
             log.error(
                 "command %s failed",

@@ -9,18 +9,18 @@ from discord.ext import commands
 
 from accounts.selectors import GuildContext, guild_context
 from botworker.bridge import run_sync
+from botworker.discord.arguments import RefusedCheck
 from kickbot.errors import KickbotError, NotAllowed
 from watchtime.services import RoleFacts
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-class AdminRequired(commands.CheckFailure):
+class AdminRequired(RefusedCheck):
     """Raised by the admin check; a CommandError so discord.py routes it to on_command_error."""
 
     def __init__(self, message: str = "Only server admins can do that.") -> None:
         super().__init__(message)
-        self.message = message
 
 
 async def reply(ctx: commands.Context[Any], text: str, **kwargs: Any) -> None:

@@ -377,6 +377,8 @@ class FakeDiscord:
             frame = json.loads(msg.data)
             if frame["op"] == 1:
                 await ws.send_str(json.dumps({"op": 11}))
+            elif frame["op"] == 8:  # REQUEST_GUILD_MEMBERS (a converter looking a name up)
+                await self._members_chunk(frame["d"])
             elif frame["op"] == 2:
                 if frame["d"]["token"] != TOKEN:
                     await ws.close(code=4004)
@@ -397,6 +399,26 @@ class FakeDiscord:
                 await self.dispatch("GUILD_CREATE", self.guild_payload())
         self._sockets.discard(ws)
         return ws
+
+    async def _members_chunk(self, request: dict[str, Any]) -> None:
+        query = (request.get("query") or "").lower()
+        ids = {int(u) for u in request.get("user_ids") or []}
+        found = [
+            m.member()
+            for m in self.members.values()
+            if (ids and m.id in ids) or (not ids and m.name.lower().startswith(query))
+        ][: request.get("limit") or 100]
+        await self.dispatch(
+            "GUILD_MEMBERS_CHUNK",
+            {
+                "guild_id": str(self.guild_id),
+                "members": found,
+                "chunk_index": 0,
+                "chunk_count": 1,
+                "nonce": request.get("nonce"),
+                "not_found": [],
+            },
+        )
 
     async def _role_changed(self, member: Member) -> None:
         await self.dispatch(

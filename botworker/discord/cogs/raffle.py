@@ -56,7 +56,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
         if info is None:
             await reply(ctx, "There is no raffle yet.")
             return
-        await reply(ctx, replies.tickets_text(info, f"**{safe(kick_name)}**"))
+        await reply(ctx, replies.tickets_text(info, f"**{safe(kick_name)}**", escape=safe))
 
     @commands.hybrid_command(name="raffleboard", description="Raffle leaderboard")  # type: ignore[arg-type]
     @commands.guild_only()

@@ -146,7 +146,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
             return
         kick_user_id, kick_name = linked
         info = await run_sync(rank_of)(community_id=community.community_id, kick_user_id=kick_user_id)
-        await reply(ctx, f"**{_safe(kick_name)}**: {describe_rank(info)}.", ephemeral=False)
+        await reply(ctx, f"**{_safe(kick_name)}**: {describe_rank(info, escape=_safe)}.", ephemeral=False)
 
     @commands.hybrid_command(  # type: ignore[arg-type]  # discord.py#9788
         name="leaderboard", description="Top viewers by watchtime (1-25, default 10)"

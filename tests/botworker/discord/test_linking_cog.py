@@ -229,7 +229,7 @@ async def test_linklogs_on_bad_channel_input_gets_a_clear_reply_and_changes_noth
     guild: MockGuild, argument: str
 ) -> None:
     bot = KickbotBot(sync_commands=False)
-    ctx = MockContext(guild=guild, author=admin(guild), bot=bot)
+    ctx = MockContext(guild=guild, author=admin(guild), bot=bot, current_parameter=None)
     with pytest.raises(commands.BadArgument) as excinfo:
         await commands.TextChannelConverter().convert(ctx, argument)
 

@@ -190,3 +190,164 @@ async def test_the_sender_never_gives_a_role_that_has_a_dangerous_permission_now
     row = await OutboxMessage.objects.aget(kind=OutboxMessage.Kind.DISCORD_ROLE_ADD)
     assert (row.status, row.last_error) == (OutboxMessage.Status.FAILED, "PermanentFailure")
     assert (await WatchRole.objects.aget(discord_role_id=power.id)).blocked_permissions == ADMINISTRATOR
+
+
+# --- issue 16 item 12: mistyped optional arguments were silently ignored -------------------
+
+
+@pytest.fixture
+def admin(fake: FakeDiscord) -> Member:
+    """A Discord admin of the guild (Manage Server and Manage Roles through a high staff role)."""
+    staff = fake.add_role("Staff", position=9, permissions=(1 << 5) | MANAGE_ROLES)
+    return fake.add_member("admin", roles=(staff.id,))
+
+
+async def test_a_mistyped_channel_is_an_error_naming_it_and_nothing_is_posted(
+    fake: FakeDiscord, community: Any, settings: Any, admin: Member
+) -> None:
+    async with running_bot(fake, settings):
+        panel = await fake.answer(admin, "!gtbpanel #nowhere")
+        logs_on = await fake.answer(admin, "!linklogs on #nowhere")
+        slots = await fake.answer(admin, "!slotsettings #nowhere 5")
+        link_panel = await fake.answer(admin, "!setup_link_panel <#123456789012345678>")
+
+    for answer in (panel, logs_on, slots, link_panel):
+        assert answer["content"].startswith("`channel`: I can't find that channel"), answer
+        assert answer["allowed_mentions"] == {"parse": []}
+        assert not answer.get("embeds") and not answer.get("components")  # no panel posted "here"
+    assert len(fake.posted()) == 4  # the four refusals, nothing else
+    assert not await LinkLogConfig.objects.filter(community=community, enabled=True).aexists()
+    assert not await AuditLog.objects.aexists()
+
+
+async def test_extra_words_are_refused(
+    fake: FakeDiscord, community: Any, settings: Any, admin: Member
+) -> None:
+    async with running_bot(fake, settings):
+        board = await fake.answer(admin, "!leaderboard 5 6")
+        off = await fake.answer(admin, "!linklogs off now")
+        nothing_extra = await fake.answer(admin, "!leaderboard 5")
+
+    assert board["content"] == "Too many options. Usage: `!leaderboard [n]`"
+    assert off["content"] == "Too many options. Usage: `!linklogs off`"
+    assert nothing_extra["content"] == "No watchtime yet."
+
+
+async def test_a_mistyped_member_is_an_error_not_your_own_stats(
+    fake: FakeDiscord, community: Any, settings: Any, admin: Member
+) -> None:
+    await linked(community, admin, 9, 120)
+    async with running_bot(fake, settings):
+        answer = await fake.answer(admin, "!watchtime @nobody")
+        own = await fake.answer(admin, "!watchtime")
+
+    assert answer["content"].startswith("`member`: I can't find that member"), answer
+    assert own["content"].startswith("**admin\\_kick**: 2h")
+
+
+@pytest.mark.parametrize("number", ["٣", "1_000", "1e3", "nan", "9" * 40, "3.5", "0x10"])
+async def test_whole_numbers_are_ascii_digits_of_sane_length(
+    fake: FakeDiscord, community: Any, settings: Any, admin: Member, number: str
+) -> None:
+    async with running_bot(fake, settings):
+        answer = await fake.answer(admin, f"!timers add {number} hello")
+
+    assert answer["content"] == (
+        "`minutes`: Give a whole number, like 30. Usage: `!timers add <minutes> <text>`"
+    ), answer
+    assert not await AuditLog.objects.aexists()
+
+
+# --- every command, every kind of bad argument ------------------------------------------
+
+BAD_ARGUMENTS = [
+    "junk",
+    "9" * 400,  # huge
+    "-5",
+    "nan",
+    "ünïcødé٣💰\u202e",
+    "a\x00b",  # NUL
+    "@everyone",
+    "<@&123456789012345678>",
+]
+
+
+async def test_every_command_answers_every_bad_argument_clearly_without_a_ping(
+    fake: FakeDiscord, community: Any, settings: Any, admin: Member
+) -> None:
+    """Each command, typed by a Discord admin with each bad argument (alone, and twice), gets a
+    reply: never the "something went wrong" of a crash, never a live mention, nothing ignored."""
+    from botworker.discord.bot import BUG_REPLY
+
+    await linked(community, admin, 9, 120)
+    answers: list[tuple[str, dict[str, Any]]] = []
+    async with running_bot(fake, settings) as bot:
+        names = sorted(c.qualified_name for c in bot.walk_commands() if c.qualified_name not in ("link",))
+        for name in names:
+            for bad in BAD_ARGUMENTS:
+                for typed in (f"!{name} {bad}", f"!{name} {bad} {bad}"):
+                    answers.append((typed, await fake.answer(admin, typed)))
+
+    assert len(names) > 30
+    wrong = []
+    for typed, answer in answers:
+        content = answer.get("content") or ""
+        # Our own refusal names @everyone; a member's text shows it escaped (@\u200beveryone).
+        echoed = content.replace("@everyone can't be a watchtime role", "")
+        if (
+            not content
+            or content == BUG_REPLY
+            or answer["allowed_mentions"] != {"parse": []}
+            or "@everyone" in echoed
+            or "\x00" in content
+        ):
+            wrong.append((typed, content))
+    assert wrong == []
+    # Only commands whose argument is free text (a Kick username) act on one of these words.
+    changed = {a async for a in AuditLog.objects.values_list("action", flat=True)}
+    assert changed <= {"slots.blacklist.add", "slots.blacklist.remove"}
+
+
+# --- issue 16 item 13: admin-written text shown unescaped ----------------------------------
+
+HOSTILE_REASON = "**bold** [prize](https://evil.example) <@&123456789012345678> @everyone `code`"
+
+
+async def test_an_admins_ticket_reason_is_shown_escaped_in_tickets(
+    fake: FakeDiscord, community: Any, settings: Any, admin: Member
+) -> None:
+    viewer = fake.add_member("viewer")
+    await linked(community, viewer, 11, 0)
+    async with running_bot(fake, settings):
+        opened = await fake.answer(admin, "!rafflestart")
+        given = await fake.answer(admin, f"!rafflegive <@{viewer.id}> 5 {HOSTILE_REASON}")
+        mine = await fake.answer(viewer, "!tickets")
+        theirs = await fake.answer(admin, f"!tickets <@{viewer.id}>")
+
+    assert opened["content"].startswith("Raffle #"), opened
+    assert given["content"] == "Gave tickets: **viewer\\_kick** now has 5.", given
+    for answer in (mine, theirs):
+        text = answer["content"]
+        assert "(\\*\\*bold\\*\\* \\[prize]\u200b(https://evil.example) <@\u200b&123456789012345678> " in text
+        assert "@\u200beveryone \\`code\\`)" in text
+        assert answer["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_role_name_is_shown_escaped_in_watchtime(
+    fake: FakeDiscord, community: Any, settings: Any
+) -> None:
+    viewer = fake.add_member("viewer")
+    await linked(community, viewer, 11, 30)
+    await WatchRole.objects.acreate(
+        community=community,
+        discord_role_id=1,
+        name="[VIP](https://evil.example) @everyone",
+        minutes_required=90,
+    )
+    async with running_bot(fake, settings):
+        answer = await fake.answer(viewer, "!watchtime")
+
+    assert answer["content"] == (
+        "**viewer\\_kick**: 30m, rank #1 of 1. "
+        "Next role: \\[VIP]\u200b(https://evil.example) @\u200beveryone in 1h 0m."
+    )
