@@ -6,7 +6,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q
 
-.PHONY: run test lint format bench setup-link migrate install install-dev clean browser-deps faults load
+.PHONY: run test lint format bench setup-link migrate install install-dev clean test-tools faults load
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,11 @@ setup-link: $(VENV)/.installed
 	@$(BIN)/python manage.py setup_link
 
 ## test: install dev requirements and run the suite (Postgres + Redis when DATABASE_URL/REDIS_URL are set)
-test: $(VENV)/.dev-installed browser-deps
+test: $(VENV)/.dev-installed test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-browser-deps:
-	@bash scripts/ensure-chromium
+test-tools:
+	@bash scripts/ensure-test-tools
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

@@ -28,7 +28,7 @@ def browser() -> Iterator[Any]:
     runs, which would break every asyncio test that comes after it."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing in CI (scripts/ensure-chromium installs it)")
+            pytest.fail(f"{CHROMIUM} is missing in CI (scripts/ensure-test-tools installs it)")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
