@@ -175,6 +175,21 @@ async function pickTicket(hmacKey, snapshotHash, beacon, k, total) {
   }
 }
 
+// Rebuild the snapshot from the published entrants and compare its hash; the rows, or null.
+async function checkSnapshot(proof, add) {
+  const published = proof.snapshot_hash;
+  try {
+    const snap = buildSnapshot(proof.entrants || []);
+    const got = await sha256Hex(new TextEncoder().encode(snap.text));
+    const total = snap.rows.reduce((s, r) => s + r[1], 0);
+    add("snapshot_hash", got === published, `rebuilt from ${snap.rows.length} entrants, ${total} tickets: ${got}, published ${published}`);
+    return snap.rows;
+  } catch (e) {
+    add("snapshot_hash", false, String(e.message || e));
+    return null;
+  }
+}
+
 async function recomputeWinners(seedHex, snapshotHash, beacon, rows, count) {
   const key = await subtle().importKey("raw", hexToBytes(seedHex), { name: "HMAC", hash: "SHA-256" }, false, [
     "sign",
@@ -216,13 +231,7 @@ export async function verifyProof(proof) {
     add("drawn", null, `NOT DRAWN YET (the raffle is ${status}): the seed and the winners come with the draw`);
     if (status === "frozen") {
       checkCloseBeforeRound(proof, add);
-      try {
-        const snap = buildSnapshot(proof.entrants || []);
-        const got = await sha256Hex(new TextEncoder().encode(snap.text));
-        add("snapshot_hash", got === proof.snapshot_hash, `rebuilt ${got}, published ${proof.snapshot_hash}`);
-      } catch (e) {
-        add("snapshot_hash", false, String(e.message || e));
-      }
+      await checkSnapshot(proof, add);
     }
     return done();
   }
@@ -239,17 +248,8 @@ export async function verifyProof(proof) {
   }
 
   // 2. Snapshot.
-  let rows = null;
   const published = proof.snapshot_hash;
-  try {
-    const snap = buildSnapshot(proof.entrants || []);
-    rows = snap.rows;
-    const got = await sha256Hex(new TextEncoder().encode(snap.text));
-    const total = rows.reduce((s, r) => s + r[1], 0);
-    add("snapshot_hash", got === published, `rebuilt from ${rows.length} entrants, ${total} tickets: ${got}, published ${published}`);
-  } catch (e) {
-    add("snapshot_hash", false, String(e.message || e));
-  }
+  const rows = await checkSnapshot(proof, add);
 
   // 3. The close came before the round.
   checkCloseBeforeRound(proof, add);

@@ -134,6 +134,23 @@ def recompute_winners(seed, snapshot_hash, beacon, rows, count):
     return winners
 
 
+def check_snapshot(proof, add):
+    """Rebuild the snapshot from the published entrants and compare its hash; the rows, or None."""
+    published = proof.get("snapshot_hash")
+    try:
+        data, rows = snapshot_bytes(proof.get("entrants") or [])
+    except ValueError as exc:
+        add("snapshot_hash", False, str(exc))
+        return None
+    got = hashlib.sha256(data).hexdigest()
+    add(
+        "snapshot_hash",
+        got == published,
+        f"rebuilt from {len(rows)} entrants, {sum(t for _, t in rows)} tickets: {got}, published {published}",
+    )
+    return rows
+
+
 def check_close_before_round(proof, add):
     """The book closed before anyone could know the round: frozen_at + margin <= emission."""
     drand = proof.get("drand") or {}
@@ -242,17 +259,7 @@ def verify(proof):
         )
         if status == "frozen":
             check_close_before_round(proof, add)
-            try:
-                data, rows = snapshot_bytes(proof.get("entrants") or [])
-            except ValueError as exc:
-                add("snapshot_hash", False, str(exc))
-            else:
-                got = hashlib.sha256(data).hexdigest()
-                add(
-                    "snapshot_hash",
-                    got == proof.get("snapshot_hash"),
-                    f"rebuilt {got}, published {proof.get('snapshot_hash')}",
-                )
+            check_snapshot(proof, add)
         return checks
 
     # 1. Server seed against its commitment.
@@ -271,20 +278,8 @@ def verify(proof):
         )
 
     # 2. Snapshot.
-    rows = None
     published = proof.get("snapshot_hash")
-    try:
-        data, rows = snapshot_bytes(proof.get("entrants") or [])
-    except ValueError as exc:
-        add("snapshot_hash", False, str(exc))
-    else:
-        got = hashlib.sha256(data).hexdigest()
-        add(
-            "snapshot_hash",
-            got == published,
-            f"rebuilt from {len(rows)} entrants, {sum(t for _, t in rows)} tickets: "
-            f"{got}, published {published}",
-        )
+    rows = check_snapshot(proof, add)
 
     # 3. The close came before the round.
     check_close_before_round(proof, add)
