@@ -21,10 +21,10 @@ from typing import Any
 from django.db import connection
 
 from bench.report import spread
+from slots.catalogue import slots_import
 from slots.matching import Candidate, best_match, name_cache, normalise
 from slots.models import Slot
 from slots.selectors import slot_match
-from slots.services import slots_import
 
 SOURCE = "bench"
 REPEATS = 5  # runs of the query mix: their spread is reported beside the absolute target

@@ -115,9 +115,9 @@ def run(scale: float) -> dict[str, Any]:
     from accounts.models import KickUser
     from botworker.models import OutboxMessage
     from kickbot.models import Community
+    from slots.catalogue import slots_import
     from slots.importers import parse_document
     from slots.models import Slot, SlotRequest, SlotSettings
-    from slots.services import slots_import
 
     call_command("migrate", verbosity=0)
     n = max(20, int(100 * scale))  # requests per run

@@ -278,12 +278,12 @@ CATALOGUE_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 
 
 def catalogue_upload(*, data: bytes, filename: str, fmt: str, user: User | AnonymousUser) -> object:
-    """Import an uploaded JSON/CSV catalogue through ``slots.services.slots_import``; audited.
+    """Import an uploaded JSON/CSV catalogue through ``slots.catalogue.slots_import``; audited.
 
     Returns the ``ImportResult``. A file that can't be read is an ``InvalidInput`` and imports nothing.
     """
+    from slots.catalogue import slots_import
     from slots.importers import FORMATS, FormatError, guess_format, parse_document
-    from slots.services import slots_import
 
     if not data:
         raise InvalidInput("Choose a JSON or CSV file.")

@@ -1,4 +1,4 @@
-"""Catalogue file formats → plain rows for ``slots.services.slots_import``.
+"""Catalogue file formats → plain rows for ``slots.catalogue.slots_import``.
 
 Pure functions (no Django ORM): each parser turns a decoded document into a list of dicts in the
 generic shape ``{name, slug, provider, rtp, volatility, max_win, image_url, source_id, aliases}``;

@@ -14,7 +14,7 @@ from kickbot.models import Community
 
 
 class Slot(models.Model):
-    """One game of the catalogue. Written only by ``slots.services.slots_import`` (upsert on slug)."""
+    """One game of the catalogue. Written only by ``slots.catalogue.slots_import`` (upsert on slug)."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
+from slots.catalogue import ImportResult, slots_import
 from slots.importers import FORMATS, FormatError, parse_document
-from slots.services import ImportResult, slots_import
 
 log = logging.getLogger(__name__)
 

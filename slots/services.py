@@ -1,7 +1,9 @@
-"""Writes for slot requests: catalogue import, requests from chat, the queue panel, blacklist, settings.
+"""Writes for slot requests: requests from chat, request settings, the blacklist.
 
-Every write is one transaction; Discord posts, panel edits and Kick chat lines are outbox rows in
-that same transaction (sent once by the bot), and admin writes carry an audit row.
+The catalogue import is ``slots.catalogue``; the queue panel's writes (open/close, pick,
+played/skipped, clear) are ``slots.panel``. Every write is one transaction; Discord posts, panel
+edits and Kick chat lines are outbox rows in that same transaction (sent once by the bot), and
+admin writes carry an audit row.
 """
 
 from __future__ import annotations
@@ -9,179 +11,28 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import KickUser
-from botworker.models import OutboxMessage
-from botworker.outbox import outbox_enqueue
 from kickbot.errors import InvalidInput, NotAllowed
 from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.services import audit_record
-from raffle.draw import build_snapshot, draw_winners, new_server_seed, seed_hash
 from slots import embeds
-from slots.importers import SlotRow, clean_row
-from slots.matching import name_cache, normalise
-from slots.models import Slot, SlotBlacklist, SlotPick, SlotRequest, SlotRequester, SlotSettings
-from slots.selectors import MatchResult, SlotInfo, slot_info, slot_match, slot_queue_view
+from slots.matching import normalise
+from slots.models import SlotBlacklist, SlotRequest, SlotRequester, SlotSettings
+from slots.panel import panel_refresh, post_to_requests_channel, settings_locked
+from slots.selectors import MatchResult, SlotInfo, slot_info, slot_match
 
 log = logging.getLogger(__name__)
 
-IMPORT_BATCH = 500
-ANALYZE_AFTER = 500  # new rows in one import that make fresh planner statistics worth it
-MAX_PROBLEMS = 20
-_UPDATE_FIELDS = [
-    "name",
-    "provider",
-    "rtp_bp",
-    "volatility",
-    "max_win",
-    "image_url",
-    "source",
-    "source_id",
-    "aliases",
-    "name_norm",
-    "aliases_norm",
-    "updated_at",
-]
-_COMPARED = [f for f in _UPDATE_FIELDS if f != "updated_at"]
-_KEPT_WHEN_MISSING = ("provider", "rtp_bp", "volatility", "max_win", "image_url", "aliases", "aliases_norm")
 KICK_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-
-
-# --- catalogue import ---------------------------------------------------------------------
-
-
-@dataclass
-class ImportResult:
-    created: int = 0
-    updated: int = 0
-    skipped: int = 0  # unchanged rows and rows that could not be read
-    problems: list[str] = field(default_factory=list)  # the first few reasons rows were skipped
-
-
-def _row_values(row: SlotRow, source: str) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "provider": row.provider,
-        "rtp_bp": row.rtp_bp,
-        "volatility": row.volatility,
-        "max_win": row.max_win,
-        "image_url": row.image_url,
-        "source": source,
-        "source_id": row.source_id,
-        "aliases": list(row.aliases),
-        "name_norm": row.name_norm,
-        "aliases_norm": row.aliases_norm,
-    }
-
-
-def _analyze_catalogue() -> None:
-    with connection.cursor() as cur:
-        cur.execute("ANALYZE slots_slot")
-
-
-def slots_import(
-    *,
-    rows: Iterable[Any],
-    source: str,
-    progress: Callable[[int, int], None] | None = None,
-) -> ImportResult:
-    """Upsert catalogue rows (generic dicts, see ``slots.importers``); re-import updates in place.
-
-    Idempotency key: the slug, or the slug already stored for ``(source, source_id)`` so a game
-    whose slug changed upstream is updated, not duplicated. Unchanged rows are not written.
-    Set-based: one read and one ``INSERT ... ON CONFLICT (slug) DO UPDATE`` per batch of 500.
-    ``progress(done, total)`` is called after each batch.
-    """
-    source = (source or "file")[:32]
-    result = ImportResult()
-    cleaned: dict[str, SlotRow] = {}
-    raw_rows = list(rows)
-    for i, raw in enumerate(raw_rows, 1):
-        row = clean_row(raw)
-        if isinstance(row, str):
-            result.skipped += 1
-            if len(result.problems) < MAX_PROBLEMS:
-                result.problems.append(f"row {i}: {row}")
-            continue
-        if row.slug in cleaned:
-            result.skipped += 1  # the same game twice in one file: the last one wins
-        cleaned[row.slug] = row
-    total = len(cleaned)
-    with transaction.atomic():
-        # A game known by its source id keeps its stored slug.
-        by_source_id: dict[str, str] = {}
-        source_ids = [r.source_id for r in cleaned.values() if r.source_id]
-        for start in range(0, len(source_ids), IMPORT_BATCH):
-            id_chunk = source_ids[start : start + IMPORT_BATCH]
-            by_source_id.update(
-                Slot.objects.filter(source=source, source_id__in=id_chunk).values_list("source_id", "slug")
-            )
-        final: dict[str, SlotRow] = {}
-        for row in cleaned.values():
-            slug = by_source_id.get(row.source_id, row.slug) if row.source_id else row.slug
-            if slug in final:
-                result.skipped += 1
-            final[slug] = row
-        items = list(final.items())
-        done = 0
-        for start in range(0, len(items), IMPORT_BATCH):
-            chunk = items[start : start + IMPORT_BATCH]
-            existing = {
-                r["slug"]: r
-                for r in Slot.objects.filter(slug__in=[s for s, _ in chunk]).values("slug", *_COMPARED)
-            }
-            to_write: list[Slot] = []
-            for slug, row in chunk:
-                values = _row_values(row, source)
-                old = existing.get(slug)
-                if old is not None:
-                    # A source that lacks a field (Shuffle has no RTP) keeps what another source gave.
-                    for f in _KEPT_WHEN_MISSING:
-                        if values[f] in (None, "", []):
-                            values[f] = old[f]
-                if old is None:
-                    result.created += 1
-                elif all(old[f] == values[f] for f in _COMPARED):
-                    result.skipped += 1
-                    continue
-                else:
-                    result.updated += 1
-                to_write.append(Slot(slug=slug, **values))
-            if to_write:
-                Slot.objects.bulk_create(
-                    to_write, update_conflicts=True, unique_fields=["slug"], update_fields=_UPDATE_FIELDS
-                )
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-        if result.created or result.updated:
-            transaction.on_commit(name_cache.invalidate)
-            if result.created > ANALYZE_AFTER and connection.vendor == "postgresql":
-                # Fresh statistics, or the planner keeps costing the table as small and skips the
-                # trigram indexes for a sequential scan until autovacuum gets to it.
-                transaction.on_commit(_analyze_catalogue)
-            audit_record(
-                action="slots.import",
-                actor_label="system",
-                data={"source": source, "created": result.created, "updated": result.updated},
-            )
-    log.info(
-        "slot import from %s: %s created, %s updated, %s skipped",
-        source,
-        result.created,
-        result.updated,
-        result.skipped,
-    )
-    return result
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -196,12 +47,6 @@ _SETTING_NAMES = {
     "max_open_per_user": "open requests per viewer",
     "max_length": "length",
 }
-
-
-def _settings_for_update(community_id: int) -> SlotSettings:
-    """The community's settings row, locked (created on first use)."""
-    SlotSettings.objects.get_or_create(community_id=community_id)
-    return SlotSettings.objects.select_for_update().get(community_id=community_id)
 
 
 def slot_settings_update(*, community_id: int, actor_label: str, **fields: Any) -> SlotSettings:
@@ -219,7 +64,7 @@ def slot_settings_update(*, community_id: int, actor_label: str, **fields: Any) 
         if type(value) is not int or not low <= value <= high:
             raise InvalidInput(f"The {_SETTING_NAMES[name]} must be a whole number from {low} to {high}.")
     with transaction.atomic():
-        row = _settings_for_update(community_id)
+        row = settings_locked(community_id)
         before = {k: getattr(row, k) for k in fields}
         for name, value in fields.items():
             setattr(row, name, value)
@@ -272,35 +117,6 @@ def _existing_result(existing: SlotRequest) -> RequestResult:
         text=existing.text,
         slot=slot_info(existing.slot) if existing.slot else None,
         position=_queue_position(existing.community_id, existing),
-    )
-
-
-def _panel_refresh(community: Community, settings: SlotSettings) -> None:
-    """Queue an edit of the posted panel; a still-pending edit is updated instead of adding another."""
-    if not (settings.panel_channel_id and settings.panel_message_id):
-        return
-    payload = {
-        "message_id": settings.panel_message_id,
-        "content": None,
-        "embeds": [embeds.panel_embed(slot_queue_view(community_id=community.pk))],
-    }
-    pending = OutboxMessage.objects.filter(
-        community=community,
-        kind=OutboxMessage.Kind.DISCORD_EDIT,
-        target=str(settings.panel_channel_id),
-        status=OutboxMessage.Status.PENDING,
-        payload__message_id=settings.panel_message_id,
-    ).values_list("id", flat=True)
-    # Coalesce bursts of chat requests into one edit (Discord rate-limits edits per channel).
-    if OutboxMessage.objects.filter(pk__in=list(pending), status=OutboxMessage.Status.PENDING).update(
-        payload=payload
-    ):
-        return
-    outbox_enqueue(
-        community=community,
-        kind=OutboxMessage.Kind.DISCORD_EDIT,
-        target=settings.panel_channel_id,
-        payload=payload,
     )
 
 
@@ -388,28 +204,21 @@ def slot_request_create(
             requester.save(update_fields=["last_accepted_at"])
         position = _queue_position(community_id, request)
         community = Community.objects.get(pk=community_id)
-        if settings.channel_id:
-            outbox_enqueue(
-                community=community,
-                kind=OutboxMessage.Kind.DISCORD_MESSAGE,
-                target=settings.channel_id,
-                payload={
-                    "content": None,
-                    "embeds": [
-                        embeds.request_embed(
-                            request_id=request.pk,
-                            username=username,
-                            text=text,
-                            slot=match.slot,
-                            created_at=now,
-                            position=position,
-                        )
-                    ],
-                },
-                dedupe_key=f"slots:request:{request.pk}",
-            )
+        post_to_requests_channel(
+            community,
+            settings,
+            embeds.request_embed(
+                request_id=request.pk,
+                username=username,
+                text=text,
+                slot=match.slot,
+                created_at=now,
+                position=position,
+            ),
+            dedupe_key=f"slots:request:{request.pk}",
+        )
         if settings.pk:
-            _panel_refresh(community, settings)
+            panel_refresh(community, settings)
         live_publish(
             community_id=community_id,
             kind="slots.request",
@@ -422,200 +231,6 @@ def slot_request_create(
 
 
 # --- the panel: open/close, pick, played/skipped, clear -----------------------------------
-
-
-def slot_requests_set_open(*, community_id: int, requests_open: bool, actor_label: str) -> bool:
-    """Open or close requests; returns the new state. Audited; the panel follows."""
-    with transaction.atomic():
-        settings = _settings_for_update(community_id)
-        if settings.requests_open != requests_open:
-            settings.requests_open = requests_open
-            settings.save(update_fields=["requests_open", "updated_at"])
-            audit_record(
-                action="slots.open" if requests_open else "slots.close",
-                community=settings.community,
-                actor_label=actor_label,
-                target=settings,
-            )
-            _panel_refresh(settings.community, settings)
-    return requests_open
-
-
-@dataclass(frozen=True)
-class PickResult:
-    number: int
-    request_id: int
-    username: str
-    text: str
-    slot: SlotInfo | None
-    ticket: int
-    total: int
-    server_seed: str
-    snapshot_hash: str
-
-
-def slot_pick_random(*, community_id: int, actor_label: str, now: datetime | None = None) -> PickResult:
-    """Pick one open request at random (docs/draw-proof.md, recorded as a numbered ``SlotPick``).
-
-    Entrants are the open requests as ``(request id, 1)``; the beacon is the snapshot hash (an
-    instant pick has no future randomness round to wait for), so the proof shows the pick follows
-    from the recorded seed and queue, and every pick, re-picks included, stays in the history.
-    Locking: the community's settings row, so two moderators pressing at once pick one after another.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        settings = _settings_for_update(community_id)
-        if SlotRequest.objects.filter(community_id=community_id, status=SlotRequest.Status.PICKED).exists():
-            raise InvalidInput("Mark the current pick played or skipped first.")
-        ids = list(
-            SlotRequest.objects.filter(community_id=community_id, status=SlotRequest.Status.OPEN)
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-        if not ids:
-            raise InvalidInput("The queue is empty.")
-        snapshot = build_snapshot([(i, 1) for i in ids])
-        seed = new_server_seed()
-        beacon = snapshot.snapshot_hash
-        [winner] = draw_winners(seed, snapshot, beacon, 1)
-        request = SlotRequest.objects.select_related("slot").get(pk=winner.kick_user_id)
-        request.status = SlotRequest.Status.PICKED
-        request.save(update_fields=["status"])
-        last = SlotPick.objects.filter(community_id=community_id).order_by("-number").first()
-        pick = SlotPick.objects.create(
-            community_id=community_id,
-            request=request,
-            number=(last.number + 1) if last else 1,
-            server_seed=seed,
-            server_seed_hash=seed_hash(seed),
-            snapshot=snapshot.data.decode("ascii"),
-            snapshot_hash=snapshot.snapshot_hash,
-            beacon=beacon,
-            ticket=winner.ticket,
-            total=winner.total,
-            picked_by=actor_label[:120],
-            created_at=now,
-        )
-        community = settings.community
-        audit_record(
-            action="slots.pick",
-            community=community,
-            actor_label=actor_label,
-            target=request,
-            data={"pick": pick.number, "ticket": winner.ticket, "total": winner.total},
-        )
-        info = slot_info(request.slot) if request.slot else None
-        what = info.name if info else request.text
-        outbox_enqueue(
-            community=community,
-            kind=OutboxMessage.Kind.KICK_CHAT,
-            target=str(community_id),
-            payload={
-                "text": f"Next up: {what[:100]} (requested by @{request.kick_username})",
-                "reply_to": None,
-            },
-            dedupe_key=f"slots:pick:{pick.pk}:kick",
-        )
-        if settings.channel_id:
-            proof = (
-                f"seed {seed} · snapshot {snapshot.snapshot_hash[:16]}… · "
-                f"ticket {winner.ticket} of {winner.total}"
-            )
-            outbox_enqueue(
-                community=community,
-                kind=OutboxMessage.Kind.DISCORD_MESSAGE,
-                target=settings.channel_id,
-                payload={
-                    "content": None,
-                    "embeds": [
-                        embeds.pick_embed(
-                            number=pick.number,
-                            username=request.kick_username,
-                            text=request.text,
-                            slot=info,
-                            proof=proof,
-                        )
-                    ],
-                },
-                dedupe_key=f"slots:pick:{pick.pk}:discord",
-            )
-        _panel_refresh(community, settings)
-        live_publish(
-            community_id=community_id, kind="slots.pick", data={"id": request.pk, "text": f"Picked {what}"}
-        )
-    return PickResult(
-        number=pick.number,
-        request_id=request.pk,
-        username=request.kick_username,
-        text=request.text,
-        slot=info,
-        ticket=winner.ticket,
-        total=winner.total,
-        server_seed=seed,
-        snapshot_hash=snapshot.snapshot_hash,
-    )
-
-
-def slot_request_finish(*, community_id: int, status: str, actor_label: str) -> int:
-    """Mark the current pick (or, with none picked, the oldest open request) played or skipped.
-
-    Returns the request id. A conditional UPDATE on the status, so a double press finishes it once.
-    """
-    if status not in (SlotRequest.Status.PLAYED, SlotRequest.Status.SKIPPED):
-        raise ValueError(f"bad status {status!r}")
-    with transaction.atomic():
-        settings = _settings_for_update(community_id)
-        base = SlotRequest.objects.filter(community_id=community_id)
-        request = (
-            base.filter(status=SlotRequest.Status.PICKED).first()
-            or base.filter(status=SlotRequest.Status.OPEN).order_by("created_at", "id").first()
-        )
-        if request is None:
-            raise InvalidInput("The queue is empty.")
-        base.filter(pk=request.pk, status__in=SlotRequest.ACTIVE).update(
-            status=status, closed_at=timezone.now(), closed_by=actor_label[:120]
-        )
-        audit_record(
-            action=f"slots.{status}", community=settings.community, actor_label=actor_label, target=request
-        )
-        _panel_refresh(settings.community, settings)
-    return request.pk
-
-
-def slot_queue_clear(*, community_id: int, actor_label: str) -> int:
-    """Close every open or picked request as cleared; returns how many. Audited."""
-    with transaction.atomic():
-        settings = _settings_for_update(community_id)
-        count = SlotRequest.objects.filter(community_id=community_id, status__in=SlotRequest.ACTIVE).update(
-            status=SlotRequest.Status.CLEARED, closed_at=timezone.now(), closed_by=actor_label[:120]
-        )
-        audit_record(
-            action="slots.clear",
-            community=settings.community,
-            actor_label=actor_label,
-            data={"cleared": count},
-        )
-        _panel_refresh(settings.community, settings)
-    return count
-
-
-def slot_panel_posted(*, community_id: int, channel_id: int, message_id: int, actor_label: str) -> None:
-    """Remember the posted panel (the one the queue keeps up to date). Audited."""
-    with transaction.atomic():
-        settings = _settings_for_update(community_id)
-        settings.panel_channel_id = channel_id
-        settings.panel_message_id = message_id
-        if settings.channel_id is None:
-            settings.channel_id = channel_id  # requests go where the panel is, until set otherwise
-        settings.save()
-        audit_record(
-            action="slots.panel",
-            community=settings.community,
-            actor_label=actor_label,
-            target=settings,
-            data={"channel_id": str(channel_id)},
-        )
-
 
 # --- blacklist ----------------------------------------------------------------------------
 

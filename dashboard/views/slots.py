@@ -14,6 +14,7 @@ from dashboard.permissions import require_perm
 from dashboard.roles import PERM_MANAGE, PERM_MODERATE, PERM_VIEW
 from dashboard.views.common import actor, community_or_404, text_field, write_view
 from kickbot.errors import InvalidInput
+from slots import panel
 from slots import selectors as ss
 from slots import services as ssv
 from slots.models import SlotRequest
@@ -86,21 +87,21 @@ def slots_action(request: HttpRequest, action: str) -> str:
     cid = community_or_404(request).pk
     who = actor(request)
     if action == "open":
-        ssv.slot_requests_set_open(community_id=cid, requests_open=True, actor_label=who)
+        panel.slot_requests_set_open(community_id=cid, requests_open=True, actor_label=who)
         return "Requests are open."
     if action == "close":
-        ssv.slot_requests_set_open(community_id=cid, requests_open=False, actor_label=who)
+        panel.slot_requests_set_open(community_id=cid, requests_open=False, actor_label=who)
         return "Requests are closed."
     if action == "pick":
-        pick = ssv.slot_pick_random(community_id=cid, actor_label=who)
+        pick = panel.slot_pick_random(community_id=cid, actor_label=who)
         return f"Pick #{pick.number}: {pick.username} — {pick.slot.name if pick.slot else pick.text}"
     if action in ("played", "skipped"):
-        ssv.slot_request_finish(community_id=cid, status=action, actor_label=who)
+        panel.slot_request_finish(community_id=cid, status=action, actor_label=who)
         return f"Marked {action}."
     if action == "clear":
         if request.POST.get("confirm") != "clear":
             raise InvalidInput("Confirm clearing the queue.")
-        return f"Cleared {ssv.slot_queue_clear(community_id=cid, actor_label=who)} requests."
+        return f"Cleared {panel.slot_queue_clear(community_id=cid, actor_label=who)} requests."
     raise InvalidInput("Unknown action.")
 
 

@@ -40,7 +40,7 @@ def _gtb(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _closed_requests(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from slots.services import slot_requests_set_open
+    from slots.panel import slot_requests_set_open
 
     slot_requests_set_open(community_id=world.community.pk, requests_open=False, actor_label="test")
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from slots.catalogue import slots_import
 from slots.matching import name_cache
-from slots.services import slots_import
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "slots"
 

@@ -12,9 +12,9 @@ from asgiref.sync import sync_to_async
 
 from botworker.kick.component import KickIngestion
 from botworker.models import OutboxMessage
+from slots.catalogue import slots_import
 from slots.importers import parse_document
 from slots.models import SlotRequest, SlotSettings
-from slots.services import slots_import
 from tests.fakes.kick_api import FakeKick
 from tests.fakes.kick_chat import chat_frame, ingesting, until
 from tests.fakes.kick_pusher import FakePusherServer

@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from slots.catalogue import slots_import
 from slots.importers import FormatError, clean_row, parse_document, parse_max_win, parse_rtp
 from slots.models import Slot
-from slots.services import slots_import
 from tests.slots.conftest import FIXTURES, load
 
 

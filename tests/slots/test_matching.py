@@ -90,7 +90,7 @@ def test_no_catalogue_means_free_text(db: Any) -> None:
 
 
 def test_new_import_is_seen_by_the_next_match(catalogue: None) -> None:
-    from slots.services import slots_import
+    from slots.catalogue import slots_import
 
     assert slot_match(text="le pharaoh").slot is None
     slots_import(rows=[{"name": "Le Pharaoh", "provider": "Hacksaw Gaming"}], source="json")

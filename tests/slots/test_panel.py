@@ -14,13 +14,8 @@ from kickbot.errors import InvalidInput
 from kickbot.models import AuditLog
 from raffle.draw import build_snapshot, draw_winners, seed_hash
 from slots.models import SlotBlacklist, SlotPick, SlotRequest, SlotSettings
-from slots.services import (
-    slot_panel_posted,
-    slot_pick_random,
-    slot_queue_clear,
-    slot_request_create,
-    slot_request_finish,
-)
+from slots.panel import slot_panel_posted, slot_pick_random, slot_queue_clear, slot_request_finish
+from slots.services import slot_request_create
 from tests.botworker.discord.conftest import all_sends
 from tests.fakes.discord import (
     MockBot,

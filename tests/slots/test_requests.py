@@ -196,7 +196,7 @@ def test_limit_refuses_a_second_open_request(community: Any, rules: Any, clock: 
 
 
 def test_limit_frees_up_when_the_request_is_played(community: Any, rules: Any, clock: Any) -> None:
-    from slots.services import slot_request_finish
+    from slots.panel import slot_request_finish
 
     request(community, mid="a")
     slot_request_finish(community_id=community.pk, status="played", actor_label="t")

@@ -17,17 +17,15 @@ from botworker.bridge import run_sync
 from botworker.discord.common import NO_MENTIONS, community_admin, community_of, member_is_admin, reply
 from kickbot.errors import InvalidInput, KickbotError, NotAllowed
 from slots.embeds import panel_embed, safe
-from slots.selectors import slot_blacklist_entries, slot_queue_view, slot_settings_view
-from slots.services import (
-    slot_blacklist_add,
-    slot_blacklist_remove,
+from slots.panel import (
     slot_panel_posted,
     slot_pick_random,
     slot_queue_clear,
     slot_request_finish,
     slot_requests_set_open,
-    slot_settings_update,
 )
+from slots.selectors import slot_blacklist_entries, slot_queue_view, slot_settings_view
+from slots.services import slot_blacklist_add, slot_blacklist_remove, slot_settings_update
 
 log = logging.getLogger(__name__)
 

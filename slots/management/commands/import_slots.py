@@ -11,8 +11,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from slots.catalogue import slots_import
 from slots.importers import FORMATS, FormatError, guess_format, parse_document
-from slots.services import slots_import
 
 BAR_WIDTH = 30
 

@@ -18,9 +18,9 @@ from botworker.kick.webhook_queue import webhook_enqueue
 from gtb.models import GtbGuess
 from gtb.services import gtb_session_start
 from kickbot.redis_client import get_redis
+from slots.catalogue import slots_import
 from slots.importers import parse_document
 from slots.models import SlotRequest
-from slots.services import slots_import
 from tests.botworker.kick.conftest import FIXTURES, NOW, pusher_raw, webhook
 from tests.fakes.kick_api import FakeKick
 from tests.fakes.kick_chat import ingesting, until
