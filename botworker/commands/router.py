@@ -30,7 +30,13 @@ MAX_LINE = 500  # Kick's own limit on a chat message
 # How far a message's own time may lie behind ours and still count as its time (a sender clock ahead
 # of ours counts as now): cooldowns and reply deadlines run on the clamped time.
 MESSAGE_TIME_WINDOW = timedelta(minutes=2)
-_WHO = {Level.MODERATOR: "moderators", Level.BROADCASTER: "the broadcaster", Level.VIP: "VIPs"}
+# Who a command above EVERYONE is for, by its level: the refusal a viewer below it gets.
+_WHO = {
+    Level.SUBSCRIBER: "subscribers",
+    Level.VIP: "VIPs",
+    Level.MODERATOR: "moderators",
+    Level.BROADCASTER: "the broadcaster",
+}
 GENERIC_FAILURE = "Something went wrong there, please try again in a minute."
 
 # KEYS: the cooldown keys; ARGV[1]: the message's time (ms), ARGV[2]: its id, ARGV[2+i]: key i's
@@ -147,10 +153,7 @@ class CommandRouter:
             return Reply(text=text, reply_to_message_id=line.message_id, command=cmd.name, said_at=at)
 
         if level < cmd.level:
-            who = {Level.MODERATOR: "moderators", Level.BROADCASTER: "the broadcaster"}.get(
-                cmd.level, "subscribers"
-            )
-            return reply(f"{prefix}{cmd.name} is for {who} only.")
+            return reply(f"{prefix}{cmd.name} is for {_WHO[cmd.level]} only.")
         taken = await self._take_cooldowns(cmd.name, line, at, cmd.user_cooldown_s, cmd.global_cooldown_s)
         if isinstance(taken, float):
             return await self._on_cooldown(cmd, line, prefix, wait_s=taken, reply=reply)

@@ -36,6 +36,10 @@ def reg() -> CommandRegistry:
     async def modonly(inv: Invocation) -> str:
         return "done"
 
+    @command("viponly", level=Level.VIP, into=r)
+    async def viponly(inv: Invocation) -> str:
+        return "done"
+
     @command("refuse", into=r, user_cooldown_s=30)
     async def refuse(inv: Invocation) -> str:
         raise InvalidInput("That amount is not a number.")
@@ -232,6 +236,18 @@ async def test_permission_levels(
     assert (reply.text == "done") is allowed
     if not allowed:
         assert reply.text == "!modonly is for moderators only."
+
+
+@pytest.mark.parametrize(
+    ("badges", "allowed"),
+    [((), False), (("subscriber",), False), (("vip",), True), (("moderator",), True)],
+)
+async def test_a_vip_command_refuses_with_the_vip_message_and_lets_vips_through(
+    reg: CommandRegistry, redis: object, badges: tuple[str, ...], allowed: bool
+) -> None:
+    reply = await router(reg, redis).handle(line("!viponly", badges=badges), prefix="!", now=NOW)
+    assert reply is not None
+    assert reply.text == ("done" if allowed else "!viponly is for VIPs only.")
 
 
 async def test_stale_commands_are_ignored(reg: CommandRegistry, redis: object) -> None:
