@@ -17,6 +17,14 @@ from tests.factories import CommunityFactory, UserFactory
 pytest_plugins = ["tests.fakes.kick_fixtures"]
 
 
+LAST_MODULES = ("tests/test_async_guard.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The async-safety guard's checks run last: after every module that could have turned it off."""
+    items.sort(key=lambda item: item.nodeid.startswith(LAST_MODULES))  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _redis_server() -> Iterator[None]:
     """Start the embedded Redis for the session when REDIS_URL is not set."""
