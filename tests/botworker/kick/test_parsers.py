@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from botworker.kick import parsers
 from botworker.kick.events import (
     BanEvent,
     ChatEvent,
@@ -19,8 +20,10 @@ from botworker.kick.events import (
 from botworker.kick.parsers import (
     MAX_CONTENT_CHARS,
     ParseError,
+    event_basename,
     parse_pusher_frame,
     pusher_to_events,
+    webhook_event_types,
     webhook_to_events,
 )
 from tests.botworker.kick.conftest import FIXTURES, NOW, pusher_raw, webhook
@@ -198,8 +201,23 @@ def test_pusher_unknown_and_protocol_events_yield_nothing():
 
 
 def test_every_pusher_fixture_parses_without_error():
-    for path in sorted((FIXTURES / "pusher").glob("*.json")):
-        pusher_to_events(parse_pusher_frame(path.read_text()), now=NOW)
+    paths = sorted((FIXTURES / "pusher").glob("*.json"))
+    # A moved or emptied fixture folder must fail here, not pass on nothing: the sweep finds the
+    # recorded frames, one at least for every event the parser reads, and gets every kind out of them.
+    assert len(paths) >= 18, f"{len(paths)} Pusher fixtures in {FIXTURES / 'pusher'}"
+    frames = [parse_pusher_frame(path.read_text()) for path in paths]
+    assert {event_basename(f.event) for f in frames} >= set(parsers._PUSHER)
+    items = [item for frame in frames for item in pusher_to_events(frame, now=NOW)]
+    assert {type(item) for item in items} == {ChatEvent, GiftEvidence, SubEvent, LiveEvent, BanEvent}
+
+
+def test_every_webhook_fixture_parses_without_error():
+    paths = sorted((FIXTURES / "webhooks").glob("*.json"))
+    assert len(paths) >= 13, f"{len(paths)} webhook fixtures in {FIXTURES / 'webhooks'}"
+    deliveries = [webhook(path.stem) for path in paths]
+    assert {event_type for event_type, _, _ in deliveries} >= webhook_event_types()
+    events = [event for delivery in deliveries for event in webhook_to_events(*delivery, now=NOW)]
+    assert {type(e) for e in events} == {ChatEvent, FollowEvent, SubEvent, GiftEvent, LiveEvent, BanEvent}
 
 
 # ---------------------------------------------------------------- webhook fixtures
