@@ -24,7 +24,7 @@ SHUFFLE_MAX_BACKOFF_S = 1800
 
 def shuffle_client_factory() -> ShuffleClient:
     """The Shuffle client the poll uses (tests replace it with one over httpx.MockTransport)."""
-    return ShuffleClient(settings.SHUFFLE_API_BASE_URL, client=httpx.Client(timeout=10.0))
+    return ShuffleClient(settings.SHUFFLE_API_BASE_URL, client=httpx.Client(timeout=10.0), owns_client=True)
 
 
 @dataclass(frozen=True)

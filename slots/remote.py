@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
+from kickbot.integrations._http import http_client
 from slots.catalogue import ImportResult, slots_import
 from slots.importers import FORMATS, FormatError, parse_document
 
@@ -72,10 +73,5 @@ def slots_catalogue_refresh(*, client: httpx.Client | None = None) -> list[Impor
     sources = configured_sources()
     if not sources:
         return []
-    own = client is None
-    http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
-    try:
+    with http_client(client, timeout=TIMEOUT, follow_redirects=True) as http:
         return [r for s in sources if (r := fetch_and_import(source=s, client=http)) is not None]
-    finally:
-        if own:
-            http.close()

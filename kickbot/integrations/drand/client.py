@@ -23,6 +23,7 @@ from typing import Any
 import drand_verify
 import httpx
 
+from kickbot.integrations._http import OwnedHttpClient
 from kickbot.integrations.drand.errors import BeaconNotYet, BeaconUnavailable
 
 logger = logging.getLogger(__name__)
@@ -82,12 +83,12 @@ def verify_beacon(round: int, signature: object, randomness: object = None) -> t
     return signature, verified
 
 
-class DrandClient:
+class DrandClient(OwnedHttpClient):
     """Fetch verified quicknet beacons, trying each relay in order.
 
-    ``client`` may be supplied (tests pass one with ``httpx.MockTransport``); otherwise the
-    client makes and owns one. ``clock`` is only used to refuse rounds that cannot exist yet
-    without asking any relay.
+    ``client`` may be supplied (tests pass one with ``httpx.MockTransport``; closed only with
+    ``owns_client=True``); otherwise the client makes and owns one. ``clock`` is only used to
+    refuse rounds that cannot exist yet without asking any relay.
     """
 
     def __init__(
@@ -95,6 +96,7 @@ class DrandClient:
         urls: Sequence[str],
         *,
         client: httpx.Client | None = None,
+        owns_client: bool | None = None,
         timeout: float = 5.0,
         chain_hash: str = QUICKNET_CHAIN_HASH,
         clock: Callable[[], float] = time.time,
@@ -104,21 +106,9 @@ class DrandClient:
         self.urls = [u.rstrip("/") for u in urls if u and u.strip()]
         if not self.urls:
             raise ValueError("at least one drand relay URL is required")
+        super().__init__(client=client, owns_client=owns_client, timeout=timeout)
         self.chain_hash = chain_hash
-        self.timeout = timeout
         self._clock = clock
-        self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(timeout=timeout)
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> DrandClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def fetch_round(self, round: int) -> Beacon:
         """The verified beacon of ``round``.
@@ -142,7 +132,7 @@ class DrandClient:
         for base in self.urls:
             url = f"{base}/{self.chain_hash}/public/{which}"
             try:
-                response = self._client.get(url, timeout=self.timeout)
+                response = self._client.get(url, timeout=self._timeout)
             except httpx.HTTPError as exc:
                 problems.append(f"{base}: {type(exc).__name__}")
                 continue

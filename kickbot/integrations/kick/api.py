@@ -15,12 +15,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
-from ._owned import OwnedClient
+from kickbot.integrations._http import AsyncOwnedHttpClient, OwnedHttpClient
+
 from .errors import (
     KickAuthError,
     KickBadResponse,
@@ -501,7 +501,7 @@ def _not_sent_without_token(call: ApiCall[Any]) -> Iterator[None]:
 # --- clients -------------------------------------------------------------------------------------
 
 
-class KickApi(OwnedClient):
+class KickApi(OwnedHttpClient):
     """Sync client for Kick's public API, for Celery tasks and web views."""
 
     def __init__(
@@ -516,12 +516,9 @@ class KickApi(OwnedClient):
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(client=client, owns_client=owns_client, timeout=timeout)
         self._base_url = base_url.rstrip("/")
         self._tokens = tokens
-        # A client we made is ours to close; a given one only when the caller hands it over.
-        self._owns_client = client is None if owns_client is None else owns_client
-        self._client = client if client is not None else httpx.Client(timeout=timeout)
-        self._timeout = timeout
         self._max_retries = max_retries
         self._backoff = backoff
         self._sleep = sleep
@@ -618,7 +615,7 @@ class KickApi(OwnedClient):
             self._sleep(attempts.on_server_error(outcome))
 
 
-class AsyncKickApi:
+class AsyncKickApi(AsyncOwnedHttpClient):
     """Async client for Kick's public API, for the bot worker."""
 
     def __init__(
@@ -633,31 +630,15 @@ class AsyncKickApi:
         backoff: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        super().__init__(client=client, owns_client=owns_client, timeout=timeout)
         self._base_url = base_url.rstrip("/")
         self._tokens = tokens
-        # A client we made is ours to close; a given one only when the caller hands it over.
-        self._owns_client = client is None if owns_client is None else owns_client
-        self._client = client if client is not None else httpx.AsyncClient(timeout=timeout)
-        self._timeout = timeout
         self._max_retries = max_retries
         self._backoff = backoff
         self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"AsyncKickApi(base_url={self._base_url!r})"
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this object created it."""
-        if self._owns_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     async def get_users(self, user_ids: list[int] | None = None) -> list[KickUserInfo]:
         """Users by id; None returns the token's own user (with email when the scope allows)."""

@@ -14,7 +14,8 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from ._owned import OwnedClient
+from kickbot.integrations._http import OwnedHttpClient
+
 from .errors import (
     KickAuthError,
     KickBadResponse,
@@ -159,7 +160,7 @@ def parse_token_response(
     )
 
 
-class KickOAuth(OwnedClient):
+class KickOAuth(OwnedHttpClient):
     """Sync client for id.kick.com; no retries: codes are single-use and refresh tokens rotate."""
 
     def __init__(
@@ -173,13 +174,10 @@ class KickOAuth(OwnedClient):
         timeout: float = 10.0,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
+        super().__init__(client=client, owns_client=owns_client, timeout=timeout)
         self._base_url = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
-        # A client we made is ours to close; a given one only when the caller hands it over.
-        self._owns_client = client is None if owns_client is None else owns_client
-        self._client = client if client is not None else httpx.Client(timeout=timeout)
-        self._timeout = timeout
         self._clock = clock
 
     def __repr__(self) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from kickbot.integrations._http import OwnedHttpClient
 from kickbot.integrations.shuffle.errors import ShuffleBadResponse, ShuffleRateLimited, ShuffleUnavailable
 
 log = logging.getLogger(__name__)
@@ -77,24 +78,20 @@ def usd_to_cents(value: object) -> int | None:
     return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-class ShuffleClient:
-    """Reads wager stats. ``client`` may be injected (tests: ``httpx.MockTransport``)."""
+class ShuffleClient(OwnedHttpClient):
+    """Reads wager stats. ``client`` may be injected (tests: ``httpx.MockTransport``; closed only
+    with ``owns_client=True``)."""
 
-    def __init__(self, base_url: str, *, client: httpx.Client | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.Client | None = None,
+        owns_client: bool | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__(client=client, owns_client=owns_client, timeout=timeout)
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self._owns_client = client is None
-        self._client = client if client is not None else httpx.Client(timeout=timeout)
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> ShuffleClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def wager_stats(self, *, affiliate_id: str, start: int, end: int) -> list[WagerRow]:
         """Wagers of every referred user between ``start`` and ``end`` (unix seconds)."""
@@ -106,7 +103,7 @@ class ShuffleClient:
             response = self._client.get(
                 f"{self.base_url}/stats/{affiliate_id}",
                 params={"startTime": start, "endTime": end},
-                timeout=self.timeout,
+                timeout=self._timeout,
             )
         except httpx.TimeoutException as exc:
             raise ShuffleUnavailable(f"Shuffle stats timed out ({type(exc).__name__})") from None
