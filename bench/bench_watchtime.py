@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -153,6 +153,7 @@ def _naive_credit(community_id: int, ids: list[int], minutes: int, month: Any) -
 def run(scale: float) -> dict[str, dict[str, Any]]:
     from bench.limits import credit_ids
     from kickbot.models import Community
+    from kickbot.months import month_after, month_before
     from kickbot.redis_client import get_redis
     from watchtime.activity import activity_key
     from watchtime.mirror import mirror_rebuild
@@ -180,9 +181,7 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
         t0 = time.perf_counter()
         _load_rows(cid, n_totals, month)
         # The loaded totals are the closed months; this month is open (read from WatchMonthly).
-        WatchSettings.objects.create(
-            community_id=cid, closed_through=(month - timedelta(days=1)).replace(day=1)
-        )
+        WatchSettings.objects.create(community_id=cid, closed_through=month_before(month))
         print(f"   loaded {n_totals} totals in {time.perf_counter() - t0:.1f} s", flush=True)
         if connection.vendor == "postgresql":
             # Steady state, as autovacuum keeps a live table: a bulk load leaves every page's
@@ -278,7 +277,7 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
         }
 
         # --- month close: the hourly fold of an ended month into the closed-months totals -----
-        next_month = (month + timedelta(days=32)).replace(day=1)
+        next_month = month_after(month)
         t0 = time.perf_counter()
         watchtime_months_close(
             community_id=cid, now=datetime(next_month.year, next_month.month, 2, tzinfo=UTC)

@@ -11,6 +11,7 @@ from django.db.models.functions import Lower
 from accounts.models import KickUser, Link
 from dashboard.roles import ROLES
 from gtb.models import GtbGuess
+from kickbot.months import month_label
 from raffle.models import ShuffleAccount
 from raffle.selectors import TicketsInfo, tickets_of
 from slots.models import SlotRequest
@@ -155,4 +156,4 @@ def watch_history(*, community_id: int, kick_user_id: int, months: int = 24) -> 
         .order_by("-month")
         .values_list("month", "minutes")[:months]
     )
-    return [MonthRow(m.strftime("%Y-%m"), minutes) for m, minutes in rows]
+    return [MonthRow(month_label(m), minutes) for m, minutes in rows]

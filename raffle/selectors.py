@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
@@ -267,22 +266,6 @@ def shuffle_claims(*, community_id: int, verified: bool | None = None) -> list[S
 # --- watchtime --------------------------------------------------------------------------------
 # The watchtime app has no selector for "minutes per user over these months" yet; this reads its
 # WatchMonthly table directly (one grouped query, no per-user loop).
-
-
-def local_month_start(dt: datetime, tz: str) -> date:
-    return dt.astimezone(ZoneInfo(tz)).date().replace(day=1)
-
-
-def months_between(starts_at: datetime, ends_at: datetime, tz: str) -> list[date]:
-    """First days (community time zone) of every month the half-open range touches."""
-    first = local_month_start(starts_at, tz)
-    last = local_month_start(ends_at - timedelta(microseconds=1), tz)
-    months = []
-    m = first
-    while m <= last:
-        months.append(m)
-        m = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return months
 
 
 def watch_minutes_by_user(*, community_id: int, months: list[date]) -> dict[int, int]:

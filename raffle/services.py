@@ -34,6 +34,7 @@ from kickbot.errors import InvalidInput, NotAllowed
 from kickbot.integrations.drand import BeaconNotYet, BeaconUnavailable, DrandClient
 from kickbot.live import live_publish
 from kickbot.models import Community
+from kickbot.months import local_month_start, month_after, month_starts_at, months_between, next_month_start
 from kickbot.services import audit_record
 from raffle import announce
 from raffle.draw import ALGORITHM_VERSION, build_snapshot, draw_winners, new_server_seed, quicknet_round_at
@@ -54,8 +55,6 @@ from raffle.models import (
 )
 from raffle.selectors import (
     kick_user_by_name,
-    local_month_start,
-    months_between,
     raffle_settings_get,
     snapshot_rows,
     usernames_for,
@@ -235,12 +234,12 @@ def _watch_effective_at(period: RafflePeriod, now: datetime) -> datetime | None:
     # straddling midnight; an early end: any tick since).
     tz = period.community.timezone
     last_month = local_month_start(period.ends_at - timedelta(microseconds=1), tz)
-    month_after = _next_month_start(datetime(last_month.year, last_month.month, 1, tzinfo=ZoneInfo(tz)), tz)
+    next_month_at = month_starts_at(month_after(last_month), tz)
     last = (
         WatchTick.objects.filter(
             community_id=period.community_id,
             bucket__gte=period.ends_at - timedelta(hours=1),
-            bucket__lt=month_after,
+            bucket__lt=next_month_at,
         )
         .order_by("-bucket")
         .values_list("bucket", "minutes")
@@ -802,7 +801,7 @@ def _take_watch_windows(period: RafflePeriod) -> None:
     """
     tz = period.community.timezone
     month = local_month_start(period.starts_at, tz)
-    month_start = datetime(month.year, month.month, 1, tzinfo=ZoneInfo(tz))
+    month_start = month_starts_at(month, tz)
     if period.starts_at <= month_start:
         return
     rows = list(
@@ -967,7 +966,7 @@ def period_restart(*, community_id: int, actor_label: str) -> RafflePeriod:
         _freeze_locked(period, actor_label=actor_label)
         now = period.frozen_at or timezone.now()
         if ends_at <= now:
-            ends_at = _next_month_start(now, period.community.timezone)
+            ends_at = next_month_start(now, period.community.timezone)
         return period_open(
             community=period.community, starts_at=period.ends_at, ends_at=ends_at, actor_label=actor_label
         )
@@ -1228,12 +1227,6 @@ def period_choose_fallback(*, period_id: int, actor_label: str) -> RafflePeriod:
 # --- rollover ------------------------------------------------------------------------------------
 
 
-def _next_month_start(now: datetime, tz: str) -> datetime:
-    m = local_month_start(now, tz)
-    nxt = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return datetime(nxt.year, nxt.month, 1, tzinfo=ZoneInfo(tz))
-
-
 @dataclass(frozen=True)
 class RolloverResult:
     ran: bool
@@ -1268,7 +1261,7 @@ def raffle_rollover(*, community_id: int) -> RolloverResult:
             return RolloverResult(frozen_id is not None, frozen_id, None)
         if current is not None:
             return RolloverResult(True, None, None)  # a custom period still running: leave it
-        starts_at = datetime(month.year, month.month, 1, tzinfo=ZoneInfo(tz))
+        starts_at = month_starts_at(month, tz)
         if RafflePeriod.objects.filter(community=community, ends_at__gt=starts_at).exists():
             # A period already covered part of this month (ended early, or a custom one): never
             # a second raffle for the month; the next calendar month's rollover opens the next one.
@@ -1277,7 +1270,7 @@ def raffle_rollover(*, community_id: int) -> RolloverResult:
         opened = period_open(
             community=community,
             starts_at=starts_at,
-            ends_at=_next_month_start(now, tz),
+            ends_at=next_month_start(now, tz),
             actor_label="system:rollover",
             month=month,
         )
@@ -1359,7 +1352,7 @@ def period_start_from_text(
     community = Community.objects.get(pk=community_id)
     now = timezone.now()
     starts_at, ends_at = parse_range(
-        start, end, tz=community.timezone, now=now, default_end=_next_month_start(now, community.timezone)
+        start, end, tz=community.timezone, now=now, default_end=next_month_start(now, community.timezone)
     )
     return period_open(community=community, starts_at=starts_at, ends_at=ends_at, actor_label=actor_label)
 

@@ -37,6 +37,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from kickbot.months import month_label
 from kickbot.redis_client import get_redis, key
 
 log = logging.getLogger(__name__)
@@ -100,10 +101,6 @@ local month = redis.call('HGET', KEYS[1], 'month')
 if (not month) or (ARGV[1] ~= '' and ARGV[1] < month) then return {0, {}} end
 return {1, redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')}
 """
-
-
-def month_label(month: date) -> str:
-    return f"{month:%Y-%m}"
 
 
 def meta_key(community_id: int) -> str:

@@ -9,8 +9,7 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import OuterRef, Subquery
@@ -21,6 +20,7 @@ from botworker.models import OutboxMessage
 from botworker.outbox import outbox_enqueue
 from kickbot.errors import InvalidInput
 from kickbot.models import Community
+from kickbot.months import local_month_start, month_before
 from kickbot.services import audit_record
 from watchtime import mirror
 from watchtime.activity import active_viewers, distinct_chatters, snapshot_drop, snapshot_get, snapshot_put
@@ -93,8 +93,7 @@ class RoleChange:
 
 def community_month(*, community: Community, when: datetime) -> date:
     """First day of ``when``'s month in the community's time zone."""
-    local = when.astimezone(ZoneInfo(community.timezone or "UTC"))
-    return local.date().replace(day=1)
+    return local_month_start(when, community.timezone or "UTC")
 
 
 def watch_settings_get(*, community_id: int) -> WatchSettings:
@@ -290,7 +289,7 @@ def watchtime_months_close(*, community_id: int, now: datetime | None = None) ->
     """
     community = Community.objects.only("timezone").get(pk=community_id)
     this_month = community_month(community=community, when=now or timezone.now())
-    target = (this_month - timedelta(days=1)).replace(day=1)
+    target = month_before(this_month)
     settings = watch_settings_get(community_id=community_id)
     with transaction.atomic():
         locked = WatchSettings.objects.select_for_update().get(pk=settings.pk)

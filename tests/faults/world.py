@@ -234,9 +234,9 @@ def seed_rollover(n_viewers: int, minutes: int, more: int) -> None:
     ``n_viewers`` watched ``minutes`` last month, converted into tickets by the real service, then
     ``more`` minutes each since that conversion. Auto-draw is off (no beacon on loopback).
     """
+    from kickbot.months import local_month_start, month_before, month_starts_at
     from raffle import services
     from raffle.models import RafflePeriod, RolloverRun
-    from raffle.selectors import local_month_start
     from watchtime.models import WatchMonthly
 
     cid = _community_id()
@@ -244,13 +244,10 @@ def seed_rollover(n_viewers: int, minutes: int, more: int) -> None:
     period = RafflePeriod.objects.select_related("community").get(community_id=cid, status="open")
     tz = period.community.timezone
     this_month = local_month_start(timezone.now(), tz)
-    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    last_month = month_before(this_month)
 
     def start(month: Any) -> Any:
-        from datetime import datetime
-        from zoneinfo import ZoneInfo
-
-        return datetime(month.year, month.month, 1, tzinfo=ZoneInfo(tz))
+        return month_starts_at(month, tz)
 
     RafflePeriod.objects.filter(pk=period.pk).update(
         starts_at=start(last_month), ends_at=start(this_month), month=last_month
@@ -354,8 +351,8 @@ def seed_load(viewer_ids: list[int], minutes: int) -> None:
     from django.contrib.auth.models import Group
 
     from kickbot.models import Community
+    from kickbot.months import local_month_start
     from raffle.models import RafflePeriod
-    from raffle.selectors import local_month_start
     from watchtime.models import WatchMonthly
 
     community = Community.objects.get(pk=_community_id())
