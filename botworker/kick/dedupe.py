@@ -105,11 +105,3 @@ class Dedupe:
         """Free the keys this claim (``token``) still holds; keys someone else holds now stay."""
         if names:
             await self._release(keys=names, args=[token])
-
-
-async def seen_before(redis: Any, *, keys: list[str], prefix: str, ttl_s: int = 600) -> bool:
-    """Record ``keys`` (SET NX EX ``ttl_s`` seconds); True if ANY of them already existed."""
-    if not keys:
-        raise ValueError("seen_before needs at least one key")
-    [fresh] = await Dedupe(redis, prefix=prefix).claim([keys], ttl_s=ttl_s)
-    return not fresh

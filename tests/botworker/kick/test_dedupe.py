@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from botworker.kick.dedupe import seen_before
+from botworker.kick.dedupe import Dedupe
 from botworker.kick.events import ChatEvent
 from botworker.kick.parsers import parse_pusher_frame, pusher_to_events, webhook_to_events
 from kickbot.redis_client import get_async_redis
@@ -26,6 +26,12 @@ async def redis() -> AsyncIterator[Any]:
 @pytest.fixture
 def prefix() -> str:
     return f"{settings.REDIS_KEY_PREFIX}:dedupe:1"
+
+
+async def seen_before(redis: Any, *, keys: list[str], prefix: str, ttl_s: int = 600) -> bool:
+    """One event's claim, as the pipeline takes it: True when any of its keys was taken before."""
+    [fresh] = await Dedupe(redis, prefix=prefix).claim([keys], ttl_s=ttl_s)
+    return not fresh
 
 
 async def test_same_message_id_twice_is_seen(redis, prefix):
@@ -74,6 +80,6 @@ async def test_concurrent_duplicates_only_one_wins(redis, prefix):
     assert results.count(False) == 1
 
 
-async def test_empty_keys_are_a_programming_error(redis, prefix):
+async def test_a_claim_needs_a_positive_ttl(redis, prefix):
     with pytest.raises(ValueError):
-        await seen_before(redis, keys=[], prefix=prefix)
+        await Dedupe(redis, prefix=prefix).claim([["chatid:m"]], ttl_s=0)
