@@ -486,7 +486,7 @@ def link_remove(
     username = link.kick_user.username
     kick_user_id = link.kick_user_id
     link.delete()
-    from watchtime.services import roles_revoke_for  # watchtime depends on accounts, not back
+    from watchtime.roles import roles_revoke_for  # watchtime depends on accounts, not back
 
     roles_revoke_for(community_id=community_id, discord_user_id=discord_user_id)
     by_staff = actor is not None

@@ -156,15 +156,15 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
     from kickbot.months import month_after, month_before
     from kickbot.redis_client import get_redis
     from watchtime.activity import activity_key
-    from watchtime.mirror import mirror_rebuild
-    from watchtime.models import WatchMonthly, WatchSettings
-    from watchtime.selectors import leaderboard, rank_of
-    from watchtime.services import (
+    from watchtime.credit import (
         community_month,
         watchtime_credit,
+        watchtime_mirror_rebuild,
         watchtime_mirror_update,
         watchtime_months_close,
     )
+    from watchtime.models import WatchMonthly, WatchSettings
+    from watchtime.selectors import leaderboard, rank_of
     from watchtime.tasks import tick_bucket
 
     call_command("migrate", verbosity=0)
@@ -190,7 +190,7 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
                 cur.execute("VACUUM ANALYZE watchtime_watchtotal")
                 cur.execute("VACUUM ANALYZE watchtime_watchmonthly")
         t0 = time.perf_counter()
-        mirror_rebuild(community_id=cid)
+        watchtime_mirror_rebuild(community_id=cid)
         rebuild_s = time.perf_counter() - t0
 
         # --- credit ------------------------------------------------------------------------
@@ -236,7 +236,7 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
         }
 
         # --- reads ---------------------------------------------------------------------------
-        mirror_rebuild(community_id=cid)  # the naive loop bypassed the mirror
+        watchtime_mirror_rebuild(community_id=cid)  # the naive loop bypassed the mirror
         assert len(leaderboard(community_id=cid, limit=25)) == 25
         top_ms = p95_ms(lambda: leaderboard(community_id=cid, limit=25), 300)
         ids = [ID_BASE + rng.randint(1, n_totals) for _ in range(400)]

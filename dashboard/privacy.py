@@ -31,6 +31,7 @@ from raffle.models import (
 from raffle.services import tickets_forget
 from slots.models import SlotBlacklist, SlotRequest, SlotRequester
 from watchtime.models import AppliedRole, WatchMonthly, WatchTotal
+from watchtime.tasks import mirror_rebuild_soon
 
 NAME_KEYS = ("kick_username", "username")
 
@@ -77,7 +78,6 @@ def user_forget(*, kick_user_id: int, actor_label: str, dry_run: bool = False) -
 
 def _forget(report: ForgetReport, uid: int, actor_label: str) -> None:
     from dashboard.services import ticket_days_forget
-    from watchtime import mirror
 
     open_periods = RafflePeriod.objects.filter(status=RafflePeriod.Status.OPEN)
     links = list(Link.objects.filter(kick_user_id=uid).values_list("discord_user_id", flat=True))
@@ -124,5 +124,5 @@ def _forget(report: ForgetReport, uid: int, actor_label: str) -> None:
     if ticket_communities:
         ticket_days_forget(community_ids=sorted(ticket_communities))
     for community_id in communities:
-        transaction.on_commit(partial(mirror.mirror_rebuild_soon, community_id=community_id))
+        transaction.on_commit(partial(mirror_rebuild_soon, community_id=community_id))
     audit_record(action="user.forget", actor_label=actor_label, data={"kick_user_id": uid})

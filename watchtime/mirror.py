@@ -16,12 +16,16 @@ database stays the truth:
   rebuild.
 * The mirror is valid while ``wt:<community>:meta`` exists (written by a rebuild, with the month
   the rebuild loaded and the last tick it contains). Without it the selectors answer from the
-  database and schedule ``mirror_rebuild``, which copies the tables under the community's
-  ``WatchSettings`` row lock (credits wait) into temporary keys that replace the live ones in
-  one ``MULTI``.
+  database and schedule a rebuild (``watchtime.tasks.mirror_rebuild_soon``):
+  ``watchtime.credit.watchtime_mirror_rebuild`` reads the tables under the community's
+  ``WatchSettings`` row lock (credits wait) and ``mirror_replace`` loads them into temporary keys
+  that replace the live ones in one ``MULTI``.
 * Month sets exist for the rebuild's month and every later month (written by credits from
   their first minute), so they are complete; earlier months come from the database.
 * Anything that lowers minutes (a manual correction) must call ``mirror_drop``.
+
+This module only talks to Redis: it is given the values to write and imports no other part of the
+app (the database side is ``watchtime.credit``, the scheduling ``watchtime.tasks``).
 
 Keys: ``wt:<community>:meta`` (hash: month, last_tick, partial), ``wt:<community>:total``,
 ``wt:<community>:month:<YYYY-MM>`` (expires 40 days after last written).
@@ -30,11 +34,10 @@ Keys: ``wt:<community>:meta`` (hash: month, last_tick, partial), ``wt:<community
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
 from redis.exceptions import RedisError
 
 from kickbot.months import month_label
@@ -182,83 +185,69 @@ def mirror_rank(*, community_id: int, kick_user_id: int, month: date | None) -> 
     return int(float(score)), int(above), int(card)
 
 
-def mirror_rebuild_soon(*, community_id: int) -> None:
-    """Schedule one rebuild (at most one queued per community per two minutes)."""
-    try:
-        if not get_redis().set(key("wt", community_id, "rebuilding"), 1, nx=True, ex=120):
-            return
-        from watchtime.tasks import watchtime_mirror_rebuild
+def mirror_rebuild_claim(*, community_id: int) -> bool:
+    """Claim the one rebuild a community may have queued in the next two minutes (True: queue it).
 
-        watchtime_mirror_rebuild.delay(community_id)
-    except Exception:  # Redis or the broker down: the daily rebuild catches up
-        log.warning("could not schedule a watchtime mirror rebuild for community %s", community_id)
+    The claim goes when the rebuild swaps its copy in (``mirror_replace``) or after 120 s.
+    """
+    return bool(get_redis().set(key("wt", community_id, "rebuilding"), 1, nx=True, ex=120))
 
 
-def _load(pipe_target: str, rows: Any) -> int:
+def _load(target: str, rows: Iterable[tuple[int, int]]) -> int:
     r = get_redis()
-    r.delete(pipe_target)
+    r.delete(target)
     count = 0
     batch: dict[str, int] = {}
     for kick_user_id, minutes in rows:
         batch[str(kick_user_id)] = minutes
         if len(batch) >= _CHUNK:
-            r.zadd(pipe_target, batch)
+            r.zadd(target, batch)
             count += len(batch)
             batch = {}
     if batch:
-        r.zadd(pipe_target, batch)
+        r.zadd(target, batch)
         count += len(batch)
     return count
 
 
-def mirror_rebuild(*, community_id: int) -> int:
-    """Copy the totals (all-time and this month) into the mirror; returns the all-time row count.
+def mirror_replace(
+    *,
+    community_id: int,
+    month: date,
+    last_tick_id: int | None,
+    totals: Iterable[tuple[int, int]],
+    month_totals: Iterable[tuple[int, int]],
+) -> tuple[int, int]:
+    """Replace the mirror with ``totals`` (all-time) and ``month_totals`` (``month``), as of ``last_tick_id``.
 
-    Holds the community's ``WatchSettings`` row lock while copying, so no credit commits in
-    between; the copy goes to temporary keys that replace the live ones in one ``MULTI``.
+    The caller reads them under the community's ``WatchSettings`` row lock, so no credit commits in
+    between. The rows go to temporary keys that replace the live ones in one ``MULTI``, so a
+    reader sees the old mirror or the new one. Returns the ``(all-time, month)`` row counts.
     """
-    from kickbot.models import Community
-    from watchtime.models import WatchAllTime, WatchMonthly
-    from watchtime.services import community_month, watch_settings_get
-
-    watch_settings_get(community_id=community_id)
     r = get_redis()
     tmp_total = key("wt", community_id, "tmp", "total")
     tmp_month = key("wt", community_id, "tmp", "month")
-    with transaction.atomic():
-        from watchtime.models import WatchSettings
-
-        settings = WatchSettings.objects.select_for_update().get(community_id=community_id)
-        community = Community.objects.only("timezone").get(pk=community_id)
-        month = community_month(community=community, when=timezone.now())
-        total_rows = WatchAllTime.objects.filter(community_id=community_id).values_list(
-            "kick_user_id", "minutes"
-        )
-        n = _load(tmp_total, total_rows.iterator(chunk_size=20_000))
-        month_rows = WatchMonthly.objects.filter(community_id=community_id, month=month).values_list(
-            "kick_user_id", "minutes"
-        )
-        m = _load(tmp_month, month_rows.iterator(chunk_size=20_000))
-        pipe = r.pipeline(transaction=True)
-        pipe.delete(meta_key(community_id), total_key(community_id), month_key(community_id, month))
-        # A later month's set (credits after a month change) stays: it was complete already.
-        if n:
-            pipe.rename(tmp_total, total_key(community_id))
-        if m:
-            pipe.rename(tmp_month, month_key(community_id, month))
-            pipe.expire(month_key(community_id, month), MONTH_TTL_S)
-        pipe.hset(
-            meta_key(community_id),
-            mapping={
-                "last_tick": "" if settings.last_tick_id is None else str(settings.last_tick_id),
-                "partial": "",
-                "month": month_label(month),
-            },
-        )
-        pipe.delete(key("wt", community_id, "rebuilding"))
-        pipe.execute()
-    log.info("rebuilt the watchtime mirror of community %s: %s viewers, %s this month", community_id, n, m)
-    return n
+    n = _load(tmp_total, totals)
+    m = _load(tmp_month, month_totals)
+    pipe = r.pipeline(transaction=True)
+    pipe.delete(meta_key(community_id), total_key(community_id), month_key(community_id, month))
+    # A later month's set (credits after a month change) stays: it was complete already.
+    if n:
+        pipe.rename(tmp_total, total_key(community_id))
+    if m:
+        pipe.rename(tmp_month, month_key(community_id, month))
+        pipe.expire(month_key(community_id, month), MONTH_TTL_S)
+    pipe.hset(
+        meta_key(community_id),
+        mapping={
+            "last_tick": "" if last_tick_id is None else str(last_tick_id),
+            "partial": "",
+            "month": month_label(month),
+        },
+    )
+    pipe.delete(key("wt", community_id, "rebuilding"))
+    pipe.execute()
+    return n, m
 
 
 def mirror_drop(*, community_id: int) -> None:

@@ -141,7 +141,7 @@ class WatchRole(models.Model):
     name = models.CharField(max_length=100, blank=True, help_text="Last known name, for display only.")
     minutes_required = models.PositiveIntegerField()
     enabled = models.BooleanField(default=True)
-    # The dangerous permission bits (see ``watchtime.services.DANGEROUS_PERMISSIONS``) the role held
+    # The dangerous permission bits (see ``watchtime.roles.DANGEROUS_PERMISSIONS``) the role held
     # when the bot last saw it. Not zero: sync neither gives nor takes the role until it is safe again.
     blocked_permissions = models.BigIntegerField(default=0, editable=False)
     display_order = models.SmallIntegerField(default=0)

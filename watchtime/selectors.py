@@ -21,11 +21,12 @@ from datetime import date
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from accounts.models import KickUser
+from accounts.models import KickUser, Link
 from kickbot.models import Community
 from watchtime import mirror
-from watchtime.models import WatchAllTime, WatchMonthly, WatchRole, WatchSettings
-from watchtime.services import community_month
+from watchtime.credit import community_month
+from watchtime.models import AppliedRole, WatchAllTime, WatchMonthly, WatchRole, WatchSettings
+from watchtime.tasks import mirror_rebuild_soon
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def leaderboard(*, community_id: int, limit: int, month: date | None = None) -> 
     if pairs is None and month is not None and month != current_month(community_id=community_id):
         pairs = _db_top(community_id, limit, month)  # past months are not mirrored
     elif pairs is None:
-        mirror.mirror_rebuild_soon(community_id=community_id)
+        mirror_rebuild_soon(community_id=community_id)
         pairs = _db_top(community_id, limit, month)
     pairs = sorted((p for p in pairs if p[1] > 0), key=lambda p: (-p[1], p[0]))
     names = _names([uid for uid, _ in pairs])
@@ -149,7 +150,7 @@ def rank_of(*, community_id: int, kick_user_id: int, month: date | None = None) 
     found = mirror.mirror_rank(community_id=community_id, kick_user_id=kick_user_id, month=month)
     if found is None:
         if month is None or month == current_month(community_id=community_id):
-            mirror.mirror_rebuild_soon(community_id=community_id)
+            mirror_rebuild_soon(community_id=community_id)
         found = _db_rank(community_id, kick_user_id, month)
     minutes, above, total = found
     all_time = minutes
@@ -216,8 +217,6 @@ def watch_roles(*, community_id: int) -> list[WatchRoleView]:
 
 def kick_user_for_discord(*, discord_user_id: int) -> tuple[int, str] | None:
     """The Kick account (id, name) linked to a Discord user, or None."""
-    from accounts.models import Link
-
     row = (
         Link.objects.filter(discord_user_id=discord_user_id)
         .values_list("kick_user_id", "kick_user__username")
@@ -228,8 +227,6 @@ def kick_user_for_discord(*, discord_user_id: int) -> tuple[int, str] | None:
 
 def role_holders(*, community_id: int, role_id: int) -> list[int]:
     """Discord user ids we gave ``role_id`` (for ``roles members``)."""
-    from watchtime.models import AppliedRole
-
     return list(
         AppliedRole.objects.filter(community_id=community_id, discord_role_id=role_id)
         .order_by("discord_user_id")

@@ -1,4 +1,9 @@
-"""Celery tasks: thin calls into the services, idempotent per time bucket."""
+"""Celery tasks: thin calls into the services, idempotent per time bucket.
+
+Dependencies point one way: the tasks call ``watchtime.credit`` and ``watchtime.roles``, which never
+import this module. What must schedule a task (a stale rank mirror found by a read or a tick) calls
+:func:`mirror_rebuild_soon` here.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,11 @@ from datetime import UTC, datetime
 
 from celery import shared_task
 from django.conf import settings
+
+from kickbot.models import Community
+from watchtime import credit, mirror
+from watchtime.models import WatchSettings
+from watchtime.roles import roles_sync
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +43,6 @@ def watchtime_tick(bucket_ts: float | None = None) -> int:
     bucket — not whatever the clock says by then, which would be a bucket already credited and the
     killed one lost — and the credit's per-bucket snapshot gives it the same viewers.
     """
-    from kickbot.models import Community
-    from watchtime.services import watchtime_credit, watchtime_mirror_update
-
     interval = settings.WATCH_INTERVAL_SECONDS
     if bucket_ts is None:
         bucket, minutes = tick_bucket(time.time(), interval)
@@ -49,9 +56,12 @@ def watchtime_tick(bucket_ts: float | None = None) -> int:
     ids = Community.objects.exclude(watch_settings__tracking_enabled=False).values_list("pk", flat=True)
     for community_id in ids:
         try:
-            result = watchtime_credit(community_id=community_id, bucket=bucket, minutes=minutes)
-            # After commit, outside the transaction: the rank mirror is a cache of the tables.
-            watchtime_mirror_update(community_id=community_id, result=result)
+            result = credit.watchtime_credit(community_id=community_id, bucket=bucket, minutes=minutes)
+            # After commit, outside the transaction: the rank mirror is a cache of the tables, and
+            # a stale one (or a failed write) is rebuilt from them.
+            fresh = credit.watchtime_mirror_update(community_id=community_id, result=result)
+            if result.credited and not fresh:
+                mirror_rebuild_soon(community_id=community_id)
             credited += result.credited
         except Exception:  # one community's failure must not stop the others
             log.exception("watchtime credit failed for community %s", community_id)
@@ -61,9 +71,6 @@ def watchtime_tick(bucket_ts: float | None = None) -> int:
 @shared_task(ignore_result=True)
 def watchtime_roles_sync() -> int:
     """Role sync for every community bound to a guild; returns the number of changes enqueued."""
-    from kickbot.models import Community
-    from watchtime.services import roles_sync
-
     changes = 0
     for community_id in Community.objects.filter(discord_guild_id__isnull=False).values_list("pk", flat=True):
         try:
@@ -75,28 +82,28 @@ def watchtime_roles_sync() -> int:
 
 @shared_task(ignore_result=True)
 def watchtime_mirror_rebuild(community_id: int) -> int:
-    from watchtime.mirror import mirror_rebuild
+    return credit.watchtime_mirror_rebuild(community_id=community_id)
 
-    return mirror_rebuild(community_id=community_id)
+
+def mirror_rebuild_soon(*, community_id: int) -> None:
+    """Schedule one rank mirror rebuild (at most one queued per community per two minutes)."""
+    try:
+        if mirror.mirror_rebuild_claim(community_id=community_id):
+            watchtime_mirror_rebuild.delay(community_id)
+    except Exception:  # Redis or the broker down: the daily rebuild catches up
+        log.warning("could not schedule a watchtime mirror rebuild for community %s", community_id)
 
 
 @shared_task(ignore_result=True)
 def watchtime_mirror_rebuild_all() -> None:
     """Daily: rebuild every community's rank mirror from the tables (repairs any drift)."""
-    from kickbot.models import Community
-    from watchtime.mirror import mirror_rebuild
-
     for community_id in Community.objects.values_list("pk", flat=True):
-        mirror_rebuild(community_id=community_id)
+        credit.watchtime_mirror_rebuild(community_id=community_id)
 
 
 @shared_task(ignore_result=True)
 def watchtime_months_close_all() -> int:
     """Hourly: fold ended months into all-time totals (a no-op until a month ends); returns folds."""
-    from kickbot.models import Community
-    from watchtime.models import WatchSettings
-    from watchtime.services import watchtime_months_close
-
     folded = 0
     for community_id in Community.objects.values_list("pk", flat=True):
         try:
@@ -105,7 +112,7 @@ def watchtime_months_close_all() -> int:
                 .values_list("closed_through", flat=True)
                 .first()
             )
-            folded += watchtime_months_close(community_id=community_id) != before
+            folded += credit.watchtime_months_close(community_id=community_id) != before
         except Exception:
             log.exception("closing watchtime months failed for community %s", community_id)
     return folded

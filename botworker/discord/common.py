@@ -11,7 +11,7 @@ from accounts.selectors import GuildContext, guild_context
 from botworker.bridge import run_sync
 from botworker.discord.arguments import RefusedCheck
 from kickbot.errors import KickbotError, NotAllowed
-from watchtime.services import RoleFacts
+from watchtime.roles import RoleFacts
 
 NO_MENTIONS = discord.AllowedMentions.none()
 

@@ -19,7 +19,7 @@ from botworker.bridge import run_sync
 from botworker.discord.common import NO_MENTIONS, role_facts
 from botworker.models import OutboxMessage
 from botworker.outbox import DISCORD_KINDS, OutboxItem, outbox_claim, outbox_mark_failed, outbox_mark_sent
-from watchtime.services import dangerous_permissions, watch_role_grant_refused
+from watchtime.roles import dangerous_permissions, watch_role_grant_refused
 
 log = logging.getLogger(__name__)
 

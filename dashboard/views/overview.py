@@ -14,7 +14,7 @@ from dashboard.permissions import require_perm
 from dashboard.roles import PERM_MANAGE, PERM_VIEW
 from kickbot.health import health_report
 from watchtime.activity import distinct_chatters
-from watchtime.services import CHATTER_WINDOW_S
+from watchtime.credit import CHATTER_WINDOW_S
 
 
 def _ingestion(slug: str) -> dict[str, Any] | None:

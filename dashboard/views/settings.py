@@ -28,7 +28,7 @@ from slots import services as ssv
 from timers import services as tsv
 from timers.selectors import timed_messages_list
 from watchtime import selectors as ws
-from watchtime import services as wsv
+from watchtime.credit import watch_settings_update
 
 SECTIONS = ("community", "watchtime", "raffle", "slots", "linklogs", "timer_add")
 
@@ -107,7 +107,7 @@ def _save(request: HttpRequest, section: str) -> str:
         return "Community saved."
     if section == "watchtime":
         data = _clean(forms.WatchSettingsForm(request.POST))
-        wsv.watch_settings_update(community_id=cid, actor_label=who, **data)
+        watch_settings_update(community_id=cid, actor_label=who, **data)
         return "Watchtime settings saved."
     if section == "raffle":
         data = _clean(forms.RaffleSettingsForm(request.POST))

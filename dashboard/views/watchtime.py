@@ -11,7 +11,8 @@ from dashboard.roles import PERM_MANAGE, PERM_VIEW
 from dashboard.views.common import actor, community_or_404, int_field, write_view
 from kickbot.errors import InvalidInput
 from watchtime import selectors as ws
-from watchtime import services as wsv
+from watchtime.credit import tracking_set
+from watchtime.roles import watch_role_remove, watch_role_set_enabled
 
 TOP = 50
 
@@ -58,12 +59,12 @@ def watch_role_action(request: HttpRequest, role_id: int) -> str:
     cid = community_or_404(request).pk
     op = str(request.POST.get("op", ""))
     if op in ("enable", "disable"):
-        wsv.watch_role_set_enabled(
+        watch_role_set_enabled(
             community_id=cid, role_id=role_id, enabled=op == "enable", actor_label=actor(request)
         )
         return f"Role {op}d."
     if op == "remove":
-        row = wsv.watch_role_remove(community_id=cid, role_id=role_id, actor_label=actor(request))
+        row = watch_role_remove(community_id=cid, role_id=role_id, actor_label=actor(request))
         return f"{row.name or row.discord_role_id} is no longer a watchtime role."
     raise InvalidInput("Choose enable, disable or remove.")
 
@@ -72,5 +73,5 @@ def watch_role_action(request: HttpRequest, role_id: int) -> str:
 def watch_tracking(request: HttpRequest) -> str:
     cid = community_or_404(request).pk
     on = int_field(request, "enabled", low=0, high=1, label="tracking") == 1
-    wsv.tracking_set(community_id=cid, enabled=on, actor_label=actor(request))
+    tracking_set(community_id=cid, enabled=on, actor_label=actor(request))
     return "Tracking is on." if on else "Tracking is paused."

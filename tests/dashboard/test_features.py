@@ -305,7 +305,7 @@ def test_forget_unknown_name_is_an_error(world: World) -> None:
 
 
 def test_watch_settings_update_validates_and_audits(world: World) -> None:
-    from watchtime.services import watch_settings_update
+    from watchtime.credit import watch_settings_update
 
     with pytest.raises(InvalidInput):
         watch_settings_update(community_id=world.community.pk, actor_label="t", min_active_chatters=0)

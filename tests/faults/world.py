@@ -215,7 +215,7 @@ def credit_again(bucket_ts: float, minutes: int) -> None:
     """The same bucket credited once more (another replica's late tick): what did it do?"""
     from datetime import UTC, datetime
 
-    from watchtime.services import watchtime_credit
+    from watchtime.credit import watchtime_credit
 
     result = watchtime_credit(
         community_id=_community_id(), bucket=datetime.fromtimestamp(bucket_ts, UTC), minutes=minutes

@@ -9,9 +9,9 @@ import pytest
 import time_machine
 
 from tests.watchtime.conftest import T0, chat
+from watchtime.credit import tracking_set, watchtime_credit
 from watchtime.models import WatchAllTime, WatchMonthly, WatchSettings, WatchTick, WatchTotal
 from watchtime.selectors import leaderboard, period_minutes, rank_of
-from watchtime.services import tracking_set, watchtime_credit
 from watchtime.tasks import watchtime_tick
 
 S0 = T0.timestamp()
@@ -237,7 +237,7 @@ def test_a_late_tick_of_a_folded_month_counts_once_in_all_time(live: Any) -> Non
 
 
 def test_closing_months_folds_each_month_once_and_all_time_never_moves(live: Any) -> None:
-    from watchtime.services import watchtime_months_close
+    from watchtime.credit import watchtime_months_close
 
     march = T0.date().replace(day=1)
     feb, jan = _previous(march), _previous(_previous(march))
@@ -278,13 +278,13 @@ def test_the_hourly_task_folds_ended_months(live: Any) -> None:
 def test_mirror_applies_each_tick_once_and_rebuilds_after_a_gap(live: Any, monkeypatch: Any) -> None:
     """All-time grows by increments in the mirror: a replayed tick or chunk must not add twice."""
     from watchtime import mirror
-    from watchtime.services import watchtime_mirror_update
+    from watchtime.credit import watchtime_mirror_rebuild, watchtime_mirror_update
 
     monkeypatch.setattr(mirror, "_CHUNK", 2)  # three viewers → two chunks per tick
     for uid in (1, 2, 3):
         chat(live.pk, uid, S0 + 5)
     first = watchtime_credit(community_id=live.pk, bucket=T0, minutes=1, now=S0 + 30)
-    mirror.mirror_rebuild(community_id=live.pk)
+    watchtime_mirror_rebuild(community_id=live.pk)
     second = watchtime_credit(community_id=live.pk, bucket=T0 + timedelta(minutes=1), minutes=1, now=S0 + 90)
     assert second.prev_tick_id == first.tick_id
 
@@ -299,11 +299,28 @@ def test_mirror_applies_each_tick_once_and_rebuilds_after_a_gap(live: Any, monke
     watchtime_credit(community_id=live.pk, bucket=T0 + timedelta(minutes=2), minutes=1, now=S0 + 150)
     fourth = watchtime_credit(community_id=live.pk, bucket=T0 + timedelta(minutes=3), minutes=1, now=S0 + 210)
     assert fourth.credited
-    monkeypatch.setattr(mirror, "mirror_rebuild_soon", lambda community_id: None)
     assert not watchtime_mirror_update(community_id=live.pk, result=fourth)
     assert mirror.mirror_rank(community_id=live.pk, kick_user_id=1, month=None) == (2, 0, 3)
-    mirror.mirror_rebuild(community_id=live.pk)
+    watchtime_mirror_rebuild(community_id=live.pk)
     assert mirror.mirror_rank(community_id=live.pk, kick_user_id=1, month=None) == (4, 0, 3)
+
+
+def test_a_tick_that_finds_the_mirror_behind_has_it_rebuilt(live: Any) -> None:
+    """A mirror write lost after its commit leaves a gap: the next tick's write is refused, and the
+    tick schedules a rebuild (eager in tests) that brings the mirror up to the tables."""
+    from kickbot.redis_client import get_redis
+    from watchtime import mirror
+
+    run_ticks(S0, 2, {0: [1, 2], 1: [1, 2]}, community_id=live.pk)
+    r = get_redis()
+    r.hset(mirror.meta_key(live.pk), "last_tick", "0")  # as if the last tick's write never came
+    r.zadd(mirror.total_key(live.pk), {"1": 0, "2": 0})  # only a rebuild can bring these back
+    run_ticks(S0 + 120, 1, {0: [1, 2]}, community_id=live.pk)
+
+    last = WatchTick.objects.filter(community=live).latest("bucket").pk
+    assert r.hget(mirror.meta_key(live.pk), "last_tick") == str(last).encode()
+    assert minutes_of(live, 1) == 3
+    assert mirror.mirror_rank(community_id=live.pk, kick_user_id=1, month=None) == (3, 0, 2)
 
 
 def test_mirror_skips_a_replayed_chunk_and_refuses_a_skipped_one(live: Any) -> None:
@@ -311,8 +328,9 @@ def test_mirror_skips_a_replayed_chunk_and_refuses_a_skipped_one(live: Any) -> N
 
     from kickbot.redis_client import get_redis
     from watchtime import mirror
+    from watchtime.credit import watchtime_mirror_rebuild
 
-    mirror.mirror_rebuild(community_id=live.pk)  # empty tables: meta with no last tick
+    watchtime_mirror_rebuild(community_id=live.pk)  # empty tables: meta with no last tick
     march = date(2026, 3, 1)
 
     def apply(tick: int, prev: int | None, chunk_pairs: list[str]) -> bool:
@@ -343,7 +361,7 @@ def test_a_killed_tick_redelivered_later_credits_its_own_bucket_and_viewers(
 ) -> None:
     """Worker killed mid-credit (nothing committed); the message comes back minutes later."""
     from kickbot.redis_client import get_redis
-    from watchtime import services
+    from watchtime import credit
     from watchtime.activity import snapshot_key
 
     for uid in (1, 2):
@@ -353,7 +371,7 @@ def test_a_killed_tick_redelivered_later_credits_its_own_bucket_and_viewers(
     def killed(**kwargs: Any) -> str:
         raise SystemExit("kill -9")  # not an Exception: like a dead process, nothing is caught
 
-    monkeypatch.setattr(services, "_credit_month", killed)
+    monkeypatch.setattr(credit, "_credit_month", killed)
     with time_machine.travel(S0 + 30, tick=False), pytest.raises(SystemExit):
         watchtime_tick(bucket_ts)
     monkeypatch.undo()

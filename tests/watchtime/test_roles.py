@@ -14,7 +14,7 @@ from kickbot.models import AuditLog
 from tests.watchtime.conftest import kick_user
 from watchtime.errors import RoleRejected
 from watchtime.models import AppliedRole, WatchRole, WatchSettings, WatchTotal
-from watchtime.services import (
+from watchtime.roles import (
     DANGEROUS_MASK,
     RoleFacts,
     dangerous_permissions,

@@ -1,7 +1,7 @@
 """Watchtime on Discord: ``watchtime``, ``leaderboard``, ``tracking`` and ``roles`` (admins).
 
 Thin: check permission → parse → ``await run_sync(service)(...)`` → reply. The rules (which
-roles may be used, what minutes are sane) live in ``watchtime.services``; this module only turns
+roles may be used, what minutes are sane) live in ``watchtime.roles``; this module only turns
 Discord objects into plain facts. Role changes go out through the outbox (the Discord outbox
 sender handles ``discord_role_add`` / ``discord_role_remove``). A daily loop reconciles
 ``AppliedRole`` with the guild's real member roles so the next sync repairs drift.
@@ -29,6 +29,16 @@ from botworker.discord.common import (
 from kickbot.errors import InvalidInput, KickbotError, NotAllowed
 from kickbot.text import discord_safe
 from watchtime.commands import describe_rank
+from watchtime.credit import tracking_set
+from watchtime.roles import (
+    roles_reconcile,
+    roles_sync,
+    watch_role_add,
+    watch_role_remove,
+    watch_role_set_enabled,
+    watch_role_update,
+    watch_roles_observe,
+)
 from watchtime.selectors import (
     format_minutes,
     kick_user_for_discord,
@@ -36,16 +46,6 @@ from watchtime.selectors import (
     rank_of,
     watch_roles,
     watch_settings,
-)
-from watchtime.services import (
-    roles_reconcile,
-    roles_sync,
-    tracking_set,
-    watch_role_add,
-    watch_role_remove,
-    watch_role_set_enabled,
-    watch_role_update,
-    watch_roles_observe,
 )
 
 log = logging.getLogger(__name__)

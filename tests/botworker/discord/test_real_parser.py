@@ -20,7 +20,7 @@ from botworker.outbox import outbox_enqueue
 from kickbot.models import AuditLog, Community
 from tests.fakes.discord_server import FakeDiscord, Member, running_bot
 from watchtime.models import WatchRole, WatchTotal
-from watchtime.services import roles_sync
+from watchtime.roles import roles_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
