@@ -25,9 +25,13 @@ from django.utils import timezone
 from accounts.errors import LinkFailed, LinkingDisabled
 from accounts.models import DiscordConfig, KickUser, Link, LinkLogConfig, LinkRequest, OAuthState
 from accounts.selectors import LinkLogSettings
+from accounts.signals import link_removed
 from botworker.models import OutboxMessage
 from botworker.outbox import outbox_enqueue
 from kickbot.errors import InvalidInput
+from kickbot.integrations.kick.api import KickApi
+from kickbot.integrations.kick.errors import KickAuthError, KickError, KickUnavailable
+from kickbot.integrations.kick.oauth import KickOAuth, authorize_url, pkce_pair
 from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.services import audit_record, audit_record_counted
@@ -264,8 +268,6 @@ def link_start(*, token: str) -> str:
 
     Called on the link page's confirmation (a POST), never on merely opening the link.
     """
-    from kickbot.integrations.kick.oauth import authorize_url, pkce_pair
-
     request = _request_for_token(token=token, stage="start")
 
     now = timezone.now()
@@ -321,16 +323,11 @@ class _OneShotToken:
         return self._token
 
     def refresh(self) -> str:
-        from kickbot.integrations.kick.errors import KickAuthError
-
         raise KickAuthError("Kick rejected a token it just issued")
 
 
 def _kick_user_fetch(*, code: str, code_verifier: str) -> tuple[int, str]:
     """Exchange the code and read the token's own Kick user: (user_id, username). No DB here."""
-    from kickbot.integrations.kick.api import KickApi
-    from kickbot.integrations.kick.oauth import KickOAuth
-
     with kick_oauth_client_factory() as client:
         tokens = KickOAuth(
             base_url=settings.KICK_OAUTH_BASE_URL,
@@ -356,8 +353,6 @@ def link_callback(*, state: str, code: str, browser_state: str, error: str = "")
     cookie): a state completed in another browser is refused, so nobody can hand Kick's authorise
     URL of their own link to a victim and get the victim's Kick account linked to themselves.
     """
-    from kickbot.integrations.kick.errors import KickError, KickUnavailable
-
     if not state:
         _refuse(reason="missing_state", stage="callback")
     row = OAuthState.objects.filter(state=state).select_related("link_request__community").first()
@@ -486,9 +481,7 @@ def link_remove(
     username = link.kick_user.username
     kick_user_id = link.kick_user_id
     link.delete()
-    from watchtime.roles import roles_revoke_for  # watchtime depends on accounts, not back
-
-    roles_revoke_for(community_id=community_id, discord_user_id=discord_user_id)
+    link_removed.send(sender=Link, community_id=community_id, discord_user_id=discord_user_id)
     by_staff = actor is not None
     audit_record(
         action="link.removed",

@@ -400,6 +400,16 @@ def roles_revoke_for(*, community_id: int, discord_user_id: int) -> int:
     return len(rows)
 
 
+def roles_revoke_on_unlink(
+    sender: object, *, community_id: int, discord_user_id: int, **kwargs: object
+) -> None:
+    """Receives ``accounts.signals.link_removed`` (``WatchtimeConfig.ready`` connects it).
+
+    Runs in the unlink's transaction: the member loses the watchtime roles we gave them with it.
+    """
+    roles_revoke_for(community_id=community_id, discord_user_id=discord_user_id)
+
+
 def roles_reconcile(*, community_id: int, member_roles: Mapping[int, Iterable[int]]) -> int:
     """Reset ``AppliedRole`` to what the guild really shows, so the next sync repairs drift.
 
