@@ -104,13 +104,15 @@ def _json(data: Any, *, status: int = 200) -> web.Response:
 class FakeDiscord:
     """The fake, served on this event loop. ``async with FakeDiscord() as fake:``."""
 
-    def __init__(self, *, guild_id: int | None = None) -> None:
+    def __init__(self, *, guild_id: int | None = None, token: str = TOKEN) -> None:
+        self.token = token  # REST without ``Authorization: Bot <token>`` gets 401, IDENTIFY closes 4004
         self.guild_id = guild_id or snowflake()
         self.app_id = snowflake()
         self.bot = Member(id=snowflake(), name="kickbot", bot=True)
         self.owner = Member(id=snowflake(), name="owner")
         self.roles: dict[int, Role] = {self.guild_id: Role(self.guild_id, "@everyone", 0, permissions=0)}
         self.channels: dict[int, str] = {}
+        self.forbidden_channels: set[int] = set()  # posting there answers 403 Missing Permissions
         self.members: dict[int, Member] = {}
         self.requests: list[Request] = []
         self.identified = 0
@@ -280,7 +282,10 @@ class FakeDiscord:
                 body = json.loads(raw) if raw else None
             except ValueError:
                 body = raw
-        response = self._answer(request.method, path, body)
+        if request.headers.get("Authorization") != f"Bot {self.token}":
+            response: Any = _json({"message": "401: Unauthorized", "code": 0}, status=401)
+        else:
+            response = self._answer(request.method, path, body)
         self.requests.append(Request(request.method, path, body))
         async with self._changed:
             self._changed.notify_all()
@@ -319,6 +324,8 @@ class FakeDiscord:
         if re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", path):
             return []
         if m := re.fullmatch(r"/channels/(\d+)/messages", path):
+            if method == "POST" and int(m.group(1)) in self.forbidden_channels:
+                return _json({"message": "Missing Permissions", "code": 50013}, status=403)
             if method == "POST":
                 return self._message(int(m.group(1)), body or {})
         if re.fullmatch(r"/channels/\d+/messages/\d+", path) and method == "PATCH":
@@ -380,7 +387,7 @@ class FakeDiscord:
             elif frame["op"] == 8:  # REQUEST_GUILD_MEMBERS (a converter looking a name up)
                 await self._members_chunk(frame["d"])
             elif frame["op"] == 2:
-                if frame["d"]["token"] != TOKEN:
+                if frame["d"]["token"] != self.token:
                     await ws.close(code=4004)
                     break
                 self.identified += 1
@@ -489,7 +496,7 @@ async def running_bot(fake: FakeDiscord, settings: Any) -> Any:
     from botworker.discord.component import discord_component
     from botworker.runtime import BotRuntime
 
-    settings.DISCORD_TOKEN = TOKEN
+    settings.DISCORD_TOKEN = fake.token
     settings.DISCORD_API_BASE_URL = fake.api_url
     settings.DISCORD_GATEWAY_URL = fake.gateway_url
     settings.DISCORD_GUILD_ID = fake.guild_id

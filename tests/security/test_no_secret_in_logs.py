@@ -8,12 +8,14 @@ filter of the console handler: that filter is a backstop, the code itself must n
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import discord
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
@@ -22,7 +24,6 @@ from django.utils import timezone
 
 from accounts import services as link_services
 from accounts.models import OAuthState
-from botworker.discord.outbox_sender import DiscordOutboxSender
 from botworker.outbox import outbox_enqueue
 from kickbot import kick
 from kickbot.integrations.kick import TokenSet
@@ -30,8 +31,9 @@ from kickbot.models import Community
 from raffle import services as raffle_services
 from raffle import tasks as raffle_tasks
 from tests.accounts import conftest as link_fakes
-from tests.fakes.discord import MockBot, MockGuild, MockTextChannel
+from tests.fakes.discord_server import FakeDiscord, running_bot
 from tests.fakes.kick_api import FakeKick as FakeKickApi
+from tests.fakes.kick_chat import until
 from tests.kickbot.test_webhooks import PEM, body_for, deliver
 from tests.raffle.test_shuffle import FakeShuffle
 
@@ -176,23 +178,42 @@ def test_shuffle_poll_logs_no_affiliate_id(
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_discord_outbox_send_logs_no_discord_token(community: Community, logs: Any) -> None:
-    from unittest.mock import MagicMock
+async def test_discord_login_commands_and_refused_sends_log_no_discord_token(
+    community: Community, settings: Any, logs: pytest.LogCaptureFixture
+) -> None:
+    """The real bot logs in to the fake Discord with the token (REST and gateway both check it), a
+    member runs a command, a message goes out and another is refused by Discord; a login with a
+    wrong token is refused as well. discord.py's own loggers at DEBUG too."""
+    from botworker.discord.component import discord_component
+    from botworker.models import OutboxMessage
+    from botworker.runtime import BotRuntime
 
-    import discord
+    logs.set_level(logging.DEBUG, logger="discord")
+    wrong = DISCORD_TOKEN.replace("secret", "wrong")
+    async with FakeDiscord(guild_id=community.discord_guild_id, token=DISCORD_TOKEN) as fake:
+        settings.DISCORD_API_BASE_URL, settings.DISCORD_GATEWAY_URL = fake.api_url, fake.gateway_url
+        settings.DISCORD_TOKEN = wrong
+        base, gateway = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+        try:
+            await asyncio.wait_for(discord_component(BotRuntime()), 30)  # returns: the login was refused
+        finally:
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = base, gateway
+        assert any("login refused" in r.getMessage() for r in logs.records)
+        assert fake.identified == 0
 
-    bot = MockBot()
-    ok = MockTextChannel(guild=MockGuild(id=community.discord_guild_id))
-    bot.get_channel.return_value = ok
-    await sync_to_async(outbox_enqueue)(
-        community=community, kind="discord_message", target=ok.id, payload={"content": "hi"}
-    )
-    assert await DiscordOutboxSender(bot, worker_id="w").run_once() == 1
-    response = MagicMock(status=401, reason="Unauthorized")
-    ok.send.side_effect = discord.HTTPException(response, f"401 Unauthorized (token {DISCORD_TOKEN[:4]}…)")
-    await sync_to_async(outbox_enqueue)(
-        community=community, kind="discord_message", target=ok.id, payload={"content": "again"}
-    )
-    await DiscordOutboxSender(bot, worker_id="w").run_once()
-    logging.getLogger("botworker").debug("sent")
-    assert_absent(logs, [DISCORD_TOKEN])
+        member = fake.add_member("viewer")
+        refused = fake.add_channel("locked")
+        fake.forbidden_channels.add(refused)
+        async with running_bot(fake, settings):
+            assert settings.DISCORD_TOKEN == DISCORD_TOKEN and fake.identified == 1  # really used
+            answer = await fake.answer(member, "!raffleinfo")
+            for target, text in ((fake.channel_id, "hi"), (refused, "not allowed here")):
+                await sync_to_async(outbox_enqueue)(
+                    community=community, kind="discord_message", target=target, payload={"content": text}
+                )
+            await fake.wait(lambda: any(b.get("content") == "hi" for b in fake.posted()))
+            failed = OutboxMessage.objects.filter(target=refused).exclude(last_error="")
+            await until(failed.aexists, 15)
+    assert answer["content"]
+    assert (await failed.aget()).last_error == "Forbidden 403"  # Discord refused it: no retry
+    assert_absent(logs, [DISCORD_TOKEN, wrong])
