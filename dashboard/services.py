@@ -114,9 +114,9 @@ def dashboard_tickets_adjust(
     ``request_key`` (the form's one-time id) makes a double submit a no-op. A moderator's gifts are
     also capped per raffle (the committed ``moderator_cap``, in the raffle service).
     """
-    from raffle.services import _parse_amount, tickets_admin_adjust
+    from raffle.services import tickets_admin_adjust, tickets_amount_check
 
-    value = _parse_amount(amount)
+    value = tickets_amount_check(amount)
     if not user.has_perm(PERM_MANAGE):
         if not user.has_perm(PERM_MODERATE):
             raise NotAllowed("You may not change tickets.")

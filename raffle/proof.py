@@ -15,12 +15,13 @@ from raffle.models import RafflePeriod
 from raffle.selectors import snapshot_rows, usernames_for
 
 
-def _iso(dt: datetime | None) -> str | None:
+def proof_time(dt: datetime | None) -> str | None:
+    """A time as the proof writes it (ISO 8601 in UTC with ``Z``): here and in the period's logs."""
     return dt.isoformat().replace("+00:00", "Z") if dt else None
 
 
 def _emitted_at(round_no: int) -> str | None:
-    return _iso(datetime.fromtimestamp(round_time(round_no), tz=UTC))
+    return proof_time(datetime.fromtimestamp(round_time(round_no), tz=UTC))
 
 
 def proof_document(period: RafflePeriod, *, snapshot: Snapshot | None = None) -> dict[str, Any]:
@@ -31,13 +32,13 @@ def proof_document(period: RafflePeriod, *, snapshot: Snapshot | None = None) ->
         "community": period.community.kick_channel_slug,
         "period": {
             "id": period.pk,
-            "starts_at": _iso(period.starts_at),
-            "ends_at": _iso(period.ends_at),
+            "starts_at": proof_time(period.starts_at),
+            "ends_at": proof_time(period.ends_at),
             "status": period.status,
         },
         "rules": period.rules,
         "server_seed_hash": period.server_seed_hash,
-        "committed_at": _iso(period.committed_at),
+        "committed_at": proof_time(period.committed_at),
         "drand": {
             "chain": "quicknet",
             "round": used,
@@ -48,7 +49,7 @@ def proof_document(period: RafflePeriod, *, snapshot: Snapshot | None = None) ->
             **period.fallback,
             "used": period.fallback_round is not None,
             "round": period.fallback_round,
-            "switched_at": _iso(period.fallback_chosen_at),
+            "switched_at": proof_time(period.fallback_chosen_at),
         },
         "draw_attempts": period.draw_attempts,
         "amendments": period.amendments,
@@ -57,7 +58,7 @@ def proof_document(period: RafflePeriod, *, snapshot: Snapshot | None = None) ->
         return doc
     snap = snapshot or build_snapshot(snapshot_rows(period_id=period.pk))
     doc["snapshot_hash"] = period.snapshot_hash
-    doc["frozen_at"] = _iso(period.frozen_at)
+    doc["frozen_at"] = proof_time(period.frozen_at)
     doc["entrants"] = snap.entrants()
     if period.status != RafflePeriod.Status.DRAWN:
         return doc
@@ -69,7 +70,7 @@ def proof_document(period: RafflePeriod, *, snapshot: Snapshot | None = None) ->
         }
     )
     doc["server_seed"] = period.server_seed
-    doc["drawn_at"] = _iso(period.drawn_at)
+    doc["drawn_at"] = proof_time(period.drawn_at)
     winners = list(period.winners.order_by("k"))
     # The name is derived from the drawn Kick user id (the account's current name), never a
     # stored free text: what the draw picked is the id, and the id is what the verifiers check.

@@ -37,12 +37,11 @@ from kickbot.models import Community
 from kickbot.months import local_month_start, month_after, month_starts_at, months_between, next_month_start
 from kickbot.services import audit_record
 from raffle import announce
-from raffle.draw import ALGORITHM_VERSION, build_snapshot, draw_winners, new_server_seed, quicknet_round_at
+from raffle.draw import ALGORITHM_VERSION, build_snapshot, draw_winners, new_server_seed
 from raffle.draw import round_time as drand_round_time
 from raffle.draw import seed_hash as make_seed_hash
-from raffle.errors import DrawWaiting, NoOpenPeriod, PeriodNotOpen
+from raffle.errors import BadDate, DrawWaiting, NoOpenPeriod, PeriodNotOpen
 from raffle.models import (
-    MIN_COMMIT_MARGIN_S,
     RafflePeriod,
     RaffleSettings,
     RaffleWinner,
@@ -52,6 +51,17 @@ from raffle.models import (
     TicketBalance,
     TicketEntry,
     WatchWindow,
+)
+from raffle.parsing import AMOUNT_HINT, shuffle_codes_parse
+from raffle.proof import proof_time
+from raffle.rules import (
+    FALLBACK_RULE,
+    REROLL_REASONS,
+    commit_round,
+    committed_fallback_after,
+    committed_margin,
+    committed_max_rerolls,
+    committed_rate,
 )
 from raffle.selectors import (
     kick_user_by_name,
@@ -66,25 +76,11 @@ log = logging.getLogger(__name__)
 Source = TicketEntry.Source
 MAX_ADMIN_AMOUNT = 1_000_000
 MAX_GIFT_QUANTITY = 10_000
+MAX_SPAN_DAYS = 366
 REASON_MAX = 200
 SHUFFLE_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
-# Rerolls are only for these reasons (docs/draw-proof.md); the cap is a committed rule.
-REROLL_REASONS = {
-    "ineligible": "the winner is not eligible",
-    "unreachable": "the winner could not be reached",
-    "declined": "the winner declined the prize",
-}
-DEFAULT_MAX_REROLLS = 3
-DEFAULT_MARGIN_S = 30
-DEFAULT_FALLBACK_AFTER_S = 600
 # Kept in the attempt log (the first failures and the latest ones): enough to show the failure.
 MAX_ATTEMPTS_LOGGED = 200
-FALLBACK_RULE = (
-    "If every drand relay fails to give the committed round, from its emission on, for "
-    "{after} minutes in a row of logged attempts, the draw uses instead the first quicknet round "
-    "emitted at least {margin} s after the attempt that completed those minutes (unknown to anyone "
-    "then). The attempts and every relay's answer are in the proof."
-)
 
 
 def drand_client_factory() -> DrandClient:
@@ -198,11 +194,6 @@ def _ledger_append(period: RafflePeriod, awards: list[Award], *, effective_at: d
     return sum(a.amount for a in awards)
 
 
-def _rate(period: RafflePeriod, name: str) -> int:
-    """Rates come from the rules committed at open, never from settings edited since."""
-    return int(period.rules[name])
-
-
 # --- sources -------------------------------------------------------------------------------------
 
 
@@ -259,7 +250,7 @@ def _convert_locked(period: RafflePeriod) -> int:
         )
         return 0
     community_id = period.community_id
-    rate = _rate(period, "tickets_per_hour")
+    rate = committed_rate(period, "tickets_per_hour")
     months = months_between(period.starts_at, period.ends_at, period.community.timezone)
     rows = list(
         WatchMonthly.objects.filter(community_id=community_id, month__in=months, minutes__gt=0).values_list(
@@ -341,7 +332,7 @@ def tickets_award_gift(
             period__community_id=community_id, source=Source.GIFT, source_key=key
         ).exists():
             return 0
-        amount = quantity * _rate(period, "tickets_per_gifted_sub")
+        amount = quantity * committed_rate(period, "tickets_per_gifted_sub")
         if amount <= 0:
             return 0
         _ledger_append(period, [Award(uid, Source.GIFT, amount, key, f"{quantity} gifted sub(s)")])
@@ -354,19 +345,14 @@ def tickets_award_gift(
     return amount
 
 
-def _parse_amount(raw: object) -> int:
-    if isinstance(raw, bool):
-        raise InvalidInput("The amount must be a whole number of tickets, like 25.")
-    if isinstance(raw, int):
-        value = raw
-    else:
-        text = str(raw).strip()
-        if not re.fullmatch(r"[0-9]{1,9}", text):
-            raise InvalidInput("The amount must be a whole number of tickets, like 25.")
-        value = int(text)
-    if not 0 < value <= MAX_ADMIN_AMOUNT:
+def tickets_amount_check(amount: object) -> int:
+    """A number of tickets given or removed by hand: an int (not a bool, not text: parse it first,
+    ``raffle.parsing.parse_ticket_amount``) from 1 to ``MAX_ADMIN_AMOUNT``."""
+    if type(amount) is not int:
+        raise InvalidInput(AMOUNT_HINT)
+    if not 0 < amount <= MAX_ADMIN_AMOUNT:
         raise InvalidInput(f"The amount must be between 1 and {MAX_ADMIN_AMOUNT:,}.")
-    return value
+    return amount
 
 
 def _clean_reason(reason: str) -> str:
@@ -380,7 +366,7 @@ def tickets_admin_adjust(
     *,
     community_id: int,
     kick_user_id: int,
-    amount: object,
+    amount: int,
     remove: bool,
     reason: str,
     actor_label: str,
@@ -394,7 +380,7 @@ def tickets_admin_adjust(
     by ``actor_label``) gives in one period is capped by the committed ``moderator_cap``.
     Returns the new balance.
     """
-    value = _parse_amount(amount)
+    value = tickets_amount_check(amount)
     text = _clean_reason(reason)
     signed = -value if remove else value
     rk = request_key or uuid.uuid4().hex
@@ -627,7 +613,7 @@ def tickets_apply_wagers(*, period_id: int, amounts: dict[str, int]) -> int:
         period = _lock_period(period_id)
         if period.status != RafflePeriod.Status.OPEN or now > period.ends_at:
             return 0  # the book is closed (by status or by time)
-        rate = _rate(period, "tickets_per_1000_usd")
+        rate = committed_rate(period, "tickets_per_1000_usd")
         accounts = {
             a.username_key: a
             for a in ShuffleAccount.objects.filter(
@@ -709,24 +695,6 @@ def _rules(s: RaffleSettings) -> dict[str, Any]:
     }
 
 
-def shuffle_codes_parse(text: str) -> list[str]:
-    """``"Code1, code2"`` → ``["code1", "code2"]`` (lower-cased, sorted, unique); empty = every code."""
-    codes = {c.strip().lower() for c in (text or "").split(",") if c.strip()}
-    for code in codes:
-        if not re.fullmatch(r"[a-z0-9_.\-]{1,64}", code):
-            raise InvalidInput("Campaign codes are letters, digits, '_', '.' or '-', separated by commas.")
-    return sorted(codes)
-
-
-def _margin(period: RafflePeriod) -> int:
-    return max(int(period.rules.get("commit_margin_s", DEFAULT_MARGIN_S)), MIN_COMMIT_MARGIN_S)
-
-
-def _commit_round(closes_at: datetime, margin_s: int) -> int:
-    """The first quicknet round emitted at least ``margin_s`` after the book closes."""
-    return quicknet_round_at((closes_at + timedelta(seconds=max(margin_s, MIN_COMMIT_MARGIN_S))).timestamp())
-
-
 def _overlapping(
     community_id: int, starts_at: datetime, ends_at: datetime, exclude: int | None = None
 ) -> bool:
@@ -765,7 +733,7 @@ def period_open(
             algorithm_version=ALGORITHM_VERSION,
             server_seed=seed,
             server_seed_hash=make_seed_hash(seed),
-            drand_round=_commit_round(ends_at, s.commit_margin_seconds),
+            drand_round=commit_round(ends_at, s.commit_margin_seconds),
             rules=_rules(s),
             fallback={
                 "kind": "later_round",
@@ -837,18 +805,18 @@ def _freeze_locked(period: RafflePeriod, *, actor_label: str) -> RafflePeriod:
         period.amendments = [
             *period.amendments,
             {
-                "at": _iso(now),
+                "at": proof_time(now),
                 "by": actor_label[:120],
                 "reason": "ended early: the book closes now",
-                "ends_at": [_iso(period.ends_at), _iso(now)],
+                "ends_at": [proof_time(period.ends_at), proof_time(now)],
             },
         ]
         period.ends_at = now
         period.save(update_fields=["ends_at", "amendments"])
     _convert_locked(period)
     snap = build_snapshot(snapshot_rows(period_id=period.pk))
-    margin = _margin(period)
-    need = _commit_round(now, margin)
+    margin = committed_margin(period)
+    need = commit_round(now, margin)
     if period.drand_round < need or early:
         late = 0 if early else int((now - period.ends_at).total_seconds())
         why = (
@@ -861,7 +829,7 @@ def _freeze_locked(period: RafflePeriod, *, actor_label: str) -> RafflePeriod:
         period.amendments = [
             *period.amendments,
             {
-                "at": _iso(now),
+                "at": proof_time(now),
                 "by": actor_label[:120],
                 "reason": why,
                 "drand_round": [period.drand_round, need],
@@ -903,10 +871,6 @@ def _schedule_draw(period: RafflePeriod) -> None:
     transaction.on_commit(lambda: tasks.raffle_draw_period.apply_async(args=[pid], countdown=delay))
 
 
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
-
-
 def period_freeze(*, community_id: int, actor_label: str) -> RafflePeriod:
     """End the open period now (or close it after its end): snapshot published, round fixed."""
     with transaction.atomic():
@@ -917,12 +881,15 @@ def period_freeze(*, community_id: int, actor_label: str) -> RafflePeriod:
 
 
 def period_set_dates(
-    *, community_id: int, starts_at: datetime, ends_at: datetime, actor_label: str
+    *, community_id: int, start: date | None, end: date | None, actor_label: str
 ) -> RafflePeriod:
-    """Change the open period's dates. The drand round is re-committed (it must still be in the future)."""
-    if ends_at <= starts_at:
-        raise InvalidInput("The end must be after the start.")
+    """``rafflesetdate <start> <end>``: new days for the open period (``_day_range``; no start: now).
+
+    The drand round is re-committed (it must still be in the future).
+    """
+    tz = Community.objects.values_list("timezone", flat=True).get(pk=community_id)
     now = timezone.now()
+    starts_at, ends_at = _day_range(start, end, tz=tz, now=now, default_end=now)
     with transaction.atomic():
         period = _lock_open_period(community_id)
         if period is None:
@@ -933,7 +900,7 @@ def period_set_dates(
             raise PeriodNotOpen(_closed_message(period))
         if _overlapping(community_id, starts_at, ends_at, exclude=period.pk):
             raise NotAllowed("Those dates overlap an earlier raffle.")
-        new_round = _commit_round(ends_at, _margin(period))
+        new_round = commit_round(ends_at, committed_margin(period))
         period.amendments = [
             *period.amendments,
             {
@@ -1006,10 +973,6 @@ def _wait(period_id: int, reason: str) -> DrawWaiting:
     return DrawWaiting(reason)
 
 
-def _fallback_after(period: RafflePeriod) -> int:
-    return int(period.rules.get("fallback_after_s", DEFAULT_FALLBACK_AFTER_S))
-
-
 def _log_failure(period_id: int, round_no: int, answers: str) -> RafflePeriod:
     """Log one failed try at the committed round; switch to the fallback once the rule allows it.
 
@@ -1023,15 +986,16 @@ def _log_failure(period_id: int, round_no: int, answers: str) -> RafflePeriod:
         period = _lock_period(period_id)
         if period.status != RafflePeriod.Status.FROZEN or round_no != period.drand_round:
             return period
-        attempt = {"at": _iso(now), "round": round_no, "answers": answers[:1000]}
+        attempt = {"at": proof_time(now), "round": round_no, "answers": answers[:1000]}
         log_ = [*period.draw_attempts, attempt]
         if len(log_) > MAX_ATTEMPTS_LOGGED:
             log_ = [log_[0], *log_[-(MAX_ATTEMPTS_LOGGED - 1) :]]
         period.draw_attempts = log_
         fields = ["draw_attempts"]
         first = datetime.fromisoformat(log_[0]["at"].replace("Z", "+00:00"))
-        if period.fallback_round is None and (now - first).total_seconds() >= _fallback_after(period):
-            period.fallback_round = _commit_round(now, _margin(period))
+        failing_s = (now - first).total_seconds()
+        if period.fallback_round is None and failing_s >= committed_fallback_after(period):
+            period.fallback_round = commit_round(now, committed_margin(period))
             period.fallback_chosen_at = now
             period.fallback_chosen_by = "rule"
             fields += ["fallback_round", "fallback_chosen_at", "fallback_chosen_by"]
@@ -1077,9 +1041,10 @@ def period_draw(*, period_id: int, actor_label: str) -> DrawResult:
         if period.fallback_round is None:
             updated = _log_failure(period_id, round_no, answers)
             if updated.fallback_round is not None:
+                minutes = committed_fallback_after(updated) // 60
                 raise _wait(
                     period_id,
-                    f"drand round {round_no} failed for {_fallback_after(updated) // 60} minutes: the draw "
+                    f"drand round {round_no} failed for {minutes} minutes: the draw "
                     f"uses the fallback round {updated.fallback_round} by the published rule",
                 ) from None
         raise _wait(
@@ -1151,26 +1116,20 @@ def period_draw(*, period_id: int, actor_label: str) -> DrawResult:
     return DrawResult(period_id, False, winners)
 
 
-def reroll_reason_parse(text: str) -> str:
-    """The reroll reason, one word of ``REROLL_REASONS`` (anything else is refused)."""
-    word = (text or "").strip().split(" ", 1)[0].lower()
-    if word not in REROLL_REASONS:
-        raise InvalidInput("Reroll only for a reason: " + ", ".join(sorted(REROLL_REASONS)) + ".")
-    return word
-
-
 def period_reroll(*, period_id: int, reason: str, actor_label: str) -> RaffleWinner:
     """Void the latest valid winner for a listed reason and draw the next k (never the same k again).
 
-    At most the committed ``max_rerolls`` per draw.
+    At most the committed ``max_rerolls`` per draw, each for a reason of ``REROLL_REASONS``.
     """
-    word = reroll_reason_parse(reason)
+    if reason not in REROLL_REASONS:
+        raise InvalidInput("Reroll only for a reason: " + ", ".join(sorted(REROLL_REASONS)) + ".")
+    word = reason
     with transaction.atomic():
         period = _lock_period(period_id)
         if period.status != RafflePeriod.Status.DRAWN:
             raise NotAllowed("Only a drawn raffle can be rerolled.")
         existing = list(period.winners.order_by("k"))
-        cap = int(period.rules.get("max_rerolls", DEFAULT_MAX_REROLLS))
+        cap = committed_max_rerolls(period)
         voided = sum(1 for w in existing if w.void_reason)
         if voided >= cap:
             raise NotAllowed(f"This raffle allows {cap} reroll(s) and all were used.")
@@ -1216,7 +1175,7 @@ def period_choose_fallback(*, period_id: int, actor_label: str) -> RafflePeriod:
     if period.status != RafflePeriod.Status.FROZEN:
         raise NotAllowed("Only a frozen raffle that waits for its beacon can use the fallback.")
     if period.fallback_round is None:
-        after = _fallback_after(period) // 60
+        after = committed_fallback_after(period) // 60
         raise NotAllowed(
             f"The fallback is used only after drand round {period.drand_round} failed for {after} minutes "
             f"({len(period.draw_attempts)} failed tries logged so far); nobody can choose it."
@@ -1340,36 +1299,56 @@ def raffle_settings_update(*, community_id: int, actor_label: str, **fields: Any
     return s
 
 
-# --- command entry points (text arguments, validated here) ----------------------------------------
+# --- dates ----------------------------------------------------------------------------------------
 
 
-def period_start_from_text(
-    *, community_id: int, start: str | None, end: str | None, actor_label: str
+def _local_midnight(d: date, tz: str) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(tz))
+
+
+def _day_range(
+    start: date | None, end: date | None, *, tz: str, now: datetime, default_end: datetime
+) -> tuple[datetime, datetime]:
+    """``[start 00:00, end + 1 day 00:00)`` in the community's zone; the end date is inclusive.
+
+    No start: now. No end: ``default_end``. The start may not be in the future (a period starts
+    earning when it opens), the end must be after the start and in the future, at most a year on.
+    """
+    starts_at = _local_midnight(start, tz) if start else now
+    ends_at = _local_midnight(end, tz) + timedelta(days=1) if end else default_end
+    if starts_at > now:
+        raise BadDate("The start can't be in the future: a raffle starts when it is opened.")
+    if ends_at <= starts_at:
+        raise BadDate("The end date must be after the start date.")
+    if ends_at <= now:
+        raise BadDate("The end date must be in the future.")
+    if ends_at - starts_at > timedelta(days=MAX_SPAN_DAYS):
+        raise BadDate("A raffle can run for at most a year.")
+    return starts_at, ends_at
+
+
+def period_start(
+    *, community_id: int, start: date | None, end: date | None, actor_label: str
 ) -> RafflePeriod:
-    """``rafflestart [start] [end]``: dates are YYYY-MM-DD in the community's zone, end inclusive."""
-    from raffle.replies import parse_range
-
+    """``rafflestart [start] [end]``: days in the community's zone, end inclusive (``_day_range``);
+    no start: now; no end: the end of the month."""
     community = Community.objects.get(pk=community_id)
     now = timezone.now()
-    starts_at, ends_at = parse_range(
+    starts_at, ends_at = _day_range(
         start, end, tz=community.timezone, now=now, default_end=next_month_start(now, community.timezone)
     )
     return period_open(community=community, starts_at=starts_at, ends_at=ends_at, actor_label=actor_label)
 
 
-def period_set_dates_from_text(*, community_id: int, start: str, end: str, actor_label: str) -> RafflePeriod:
-    """``rafflesetdate <start> <end>`` on the open period."""
-    from raffle.replies import parse_range
+def period_draw_current(
+    *, community_id: int, action: str = "draw", reason: str = "", actor_label: str
+) -> DrawResult:
+    """``raffledraw [reroll <reason> | fallback]`` on the latest period that is not open.
 
-    tz = Community.objects.values_list("timezone", flat=True).get(pk=community_id)
-    starts_at, ends_at = parse_range(start, end, tz=tz, now=timezone.now(), default_end=timezone.now())
-    return period_set_dates(
-        community_id=community_id, starts_at=starts_at, ends_at=ends_at, actor_label=actor_label
-    )
-
-
-def period_draw_current(*, community_id: int, action: str, actor_label: str) -> DrawResult:
-    """``raffledraw [reroll <reason> | fallback]`` on the latest period that is not open."""
+    ``action`` is ``"draw"``, ``"reroll"`` (for ``reason``) or ``"fallback"``.
+    """
+    if action not in ("draw", "reroll", "fallback"):
+        raise ValueError(f"unknown draw action {action!r}")
     period = (
         RafflePeriod.objects.filter(community_id=community_id)
         .exclude(status=RafflePeriod.Status.OPEN)
@@ -1381,16 +1360,9 @@ def period_draw_current(*, community_id: int, action: str, actor_label: str) -> 
         if RafflePeriod.objects.filter(community_id=community_id, status=RafflePeriod.Status.OPEN).exists():
             raise NotAllowed("The raffle is still open. End it first (raffleend).")
         raise NoOpenPeriod("There is no raffle to draw.")
-    word, _, rest = (action or "").strip().partition(" ")
-    word = word.lower()
-    if word == "":
-        return period_draw(period_id=period.pk, actor_label=actor_label)
-    if word == "reroll":
-        winner = period_reroll(period_id=period.pk, reason=rest, actor_label=actor_label)
+    if action == "reroll":
+        winner = period_reroll(period_id=period.pk, reason=reason, actor_label=actor_label)
         return DrawResult(period.pk, False, [winner])
-    if word == "fallback":
+    if action == "fallback":
         period_choose_fallback(period_id=period.pk, actor_label=actor_label)
-        return period_draw(period_id=period.pk, actor_label=actor_label)
-    raise InvalidInput(
-        "Use raffledraw, raffledraw reroll <" + "|".join(sorted(REROLL_REASONS)) + "> or raffledraw fallback."
-    )
+    return period_draw(period_id=period.pk, actor_label=actor_label)

@@ -16,6 +16,7 @@ from raffle import selectors as rs
 from raffle import services as rsv
 from raffle.draw import round_time
 from raffle.errors import DrawWaiting
+from raffle.parsing import parse_optional_date
 
 BOARD_SIZE = 50
 
@@ -59,11 +60,9 @@ def raffle_verify_claim(request: HttpRequest, claim_id: int) -> str:
 @write_view(PERM_MANAGE, "dashboard:raffle")
 def raffle_start(request: HttpRequest) -> str:
     community = community_or_404(request)
-    start = text_field(request, "start", max_length=10) or None
-    end = text_field(request, "end", max_length=10) or None
-    period = rsv.period_start_from_text(
-        community_id=community.pk, start=start, end=end, actor_label=actor(request)
-    )
+    start = parse_optional_date(text_field(request, "start", max_length=10))
+    end = parse_optional_date(text_field(request, "end", max_length=10))
+    period = rsv.period_start(community_id=community.pk, start=start, end=end, actor_label=actor(request))
     return f"Raffle #{period.pk} is open."
 
 

@@ -13,6 +13,7 @@ from kickbot.models import AuditLog
 from raffle import services
 from raffle.errors import NoOpenPeriod
 from raffle.models import RafflePeriod, ShuffleAccount, TicketBalance, TicketEntry, WatchWindow
+from raffle.parsing import parse_ticket_amount
 from tests.raffle.conftest import DEC, NOV, kick_user
 from watchtime.models import WatchMonthly
 
@@ -180,7 +181,7 @@ def give(
 
 
 def test_admin_give_is_audited_with_its_reason(community: Any, period: RafflePeriod) -> None:
-    assert give(community, "25", reason="won the quiz") == 25
+    assert give(community, parse_ticket_amount("25"), reason="won the quiz") == 25
     audit = AuditLog.objects.get(action="raffle.tickets_give")
     assert audit.data == {"kick_user_id": VIEWER, "amount": 25, "reason": "won the quiz"}
     assert TicketEntry.objects.get().reason == "won the quiz"
@@ -216,8 +217,9 @@ def test_removal_to_exactly_zero_keeps_sources_consistent(community: Any, period
 def test_admin_give_with_bad_amount_is_refused_and_changes_nothing(
     community: Any, period: RafflePeriod, amount: object
 ) -> None:
+    """Text goes through the commands' parser first (as the cog does); the service refuses the rest."""
     with pytest.raises(InvalidInput):
-        give(community, amount)
+        give(community, parse_ticket_amount(amount) if isinstance(amount, str) else amount)
     assert TicketEntry.objects.count() == 0
     assert not AuditLog.objects.filter(action__startswith="raffle.tickets").exists()
 

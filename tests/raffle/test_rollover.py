@@ -10,7 +10,7 @@ import time_machine
 
 from botworker.models import OutboxMessage
 from kickbot.errors import NotAllowed
-from raffle import services, tasks
+from raffle import rules, services, tasks
 from raffle.draw import build_snapshot, draw_winners, seed_hash
 from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleWinner, RolloverRun, TicketBalance
@@ -185,7 +185,7 @@ def test_freeze_by_hand_converts_the_minutes_watched_so_far(community: Any, peri
 def test_rollover_follows_the_community_time_zone(community: Any, clock: Any) -> None:
     community.timezone = "America/New_York"
     community.save()
-    services.period_start_from_text(community_id=community.pk, start="2026-11-01", end=None, actor_label="t")
+    services.period_start(community_id=community.pk, start=date(2026, 11, 1), end=None, actor_label="t")
     # 03:00 UTC on Dec 1 is still Nov 30 in New York: nothing happens yet.
     with time_machine.travel(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), tick=False):
         tasks.raffle_rollover.delay()
@@ -227,7 +227,7 @@ def test_fallback_round_follows_the_rule_after_logged_failures(
     assert "HTTP 404" in period.draw_attempts[0]["answers"]
     with pytest.raises(NotAllowed, match="failed for 10 minutes"):
         services.period_choose_fallback(period_id=period.pk, actor_label="discord:1")
-    monkeypatch.setattr(services, "quicknet_round_at", lambda ts: ROUND)
+    monkeypatch.setattr(rules, "quicknet_round_at", lambda ts: ROUND)
     with time_machine.travel(NOW + timedelta(minutes=10), tick=False):
         with pytest.raises(DrawWaiting, match="fallback round"):
             services.period_draw(period_id=period.pk, actor_label="t")

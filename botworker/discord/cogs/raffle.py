@@ -17,7 +17,7 @@ from botworker.bridge import run_sync
 from botworker.discord.common import community_admin, community_of, reply
 from kickbot.errors import KickbotError
 from kickbot.text import discord_safe
-from raffle import replies, selectors, services
+from raffle import parsing, replies, selectors, services
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @commands.guild_only()
     async def raffleboard(self, ctx: commands.Context[Any], places: str | None = None) -> None:
         community = await community_of(ctx.guild)
-        limit = replies.parse_board_size(places)
+        limit = parsing.parse_board_size(places)
         rows = await run_sync(selectors.raffle_board)(community_id=community.community_id, limit=limit)
         lines = [f"{r.rank}. **{safe(r.username)}**: {r.total}" for r in rows]
         await reply(ctx, "\n".join(lines) if lines else "Nobody has tickets yet.")
@@ -126,11 +126,12 @@ class RaffleCog(commands.Cog, name="Raffle"):
     ) -> None:
         community = await community_of(ctx.guild)
         kick_id, kick_name = await kick_id_of(member, me=False)
+        tickets = parsing.parse_ticket_amount(amount)
         request = ctx.interaction.id if ctx.interaction is not None else ctx.message.id
         balance = await run_sync(services.tickets_admin_adjust)(
             community_id=community.community_id,
             kick_user_id=kick_id,
-            amount=amount,
+            amount=tickets,
             remove=remove,
             reason=reason,
             actor_label=actor(ctx),
@@ -164,8 +165,9 @@ class RaffleCog(commands.Cog, name="Raffle"):
         self, ctx: commands.Context[Any], start: str | None = None, end: str | None = None
     ) -> None:
         community = await community_of(ctx.guild)
-        period = await run_sync(services.period_start_from_text)(
-            community_id=community.community_id, start=start, end=end, actor_label=actor(ctx)
+        first, last = parsing.parse_optional_date(start), parsing.parse_optional_date(end)
+        period = await run_sync(services.period_start)(
+            community_id=community.community_id, start=first, end=last, actor_label=actor(ctx)
         )
         await reply(
             ctx,
@@ -200,8 +202,9 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @community_admin()
     async def rafflesetdate(self, ctx: commands.Context[Any], start: str, end: str) -> None:
         community = await community_of(ctx.guild)
-        period = await run_sync(services.period_set_dates_from_text)(
-            community_id=community.community_id, start=start, end=end, actor_label=actor(ctx)
+        first, last = parsing.parse_optional_date(start), parsing.parse_optional_date(end)
+        period = await run_sync(services.period_set_dates)(
+            community_id=community.community_id, start=first, end=last, actor_label=actor(ctx)
         )
         await reply(
             ctx, f"Raffle #{period.pk} dates changed; the draw now uses drand round {period.drand_round}."
@@ -214,8 +217,9 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @community_admin()
     async def raffledraw(self, ctx: commands.Context[Any], *, action: str = "") -> None:
         community = await community_of(ctx.guild)
+        what = parsing.parse_draw_action(action)
         result = await run_sync(services.period_draw_current)(
-            community_id=community.community_id, action=action, actor_label=actor(ctx)
+            community_id=community.community_id, action=what.kind, reason=what.reason, actor_label=actor(ctx)
         )
         url = selectors.period_url(result.period_id)
         if not result.winners:
