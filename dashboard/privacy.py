@@ -28,7 +28,7 @@ from raffle.models import (
     TicketEntry,
     WatchWindow,
 )
-from raffle.services import tickets_forget
+from raffle.services.tickets import tickets_forget
 from slots.models import SlotBlacklist, SlotRequest, SlotRequester
 from watchtime.models import AppliedRole, WatchMonthly, WatchTotal
 from watchtime.tasks import mirror_rebuild_soon

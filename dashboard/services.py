@@ -114,7 +114,7 @@ def dashboard_tickets_adjust(
     ``request_key`` (the form's one-time id) makes a double submit a no-op. A moderator's gifts are
     also capped per raffle (the committed ``moderator_cap``, in the raffle service).
     """
-    from raffle.services import tickets_admin_adjust, tickets_amount_check
+    from raffle.services.tickets import tickets_admin_adjust, tickets_amount_check
 
     value = tickets_amount_check(amount)
     if not user.has_perm(PERM_MANAGE):

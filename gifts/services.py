@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts.services import kick_users_seen
 from gifts.models import MAX_QUANTITY, GiftPurchase
 from raffle.selectors import kick_user_by_name
-from raffle.services import tickets_award_gift
+from raffle.services.tickets import tickets_award_gift
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from kickbot.redis_client import get_redis, key
 from raffle import services
 from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleSettings, ShuffleAccount
+from raffle.services.tickets import tickets_convert_watchtime
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def raffle_watchtime_convert() -> int:
     for community_id in RafflePeriod.objects.filter(status=RafflePeriod.Status.OPEN).values_list(
         "community_id", flat=True
     ):
-        total += services.tickets_convert_watchtime(community_id=community_id)
+        total += tickets_convert_watchtime(community_id=community_id)
     return total
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import KickUser, Link
 from kickbot.models import Community
 from raffle import services as raffle_services
+from raffle.services.tickets import tickets_admin_adjust
 from slots.services import slot_request_create
 from tests.browser import asgi_server
 from tests.factories import PASSWORD
@@ -67,7 +68,7 @@ def world(community: Community) -> Community:
     Link.objects.create(
         discord_user_id=555, kick_user=KickUser.objects.create(user_id=1001, username="SlotFan")
     )
-    raffle_services.tickets_admin_adjust(
+    tickets_admin_adjust(
         community_id=community.pk, kick_user_id=1001, amount=40, remove=False, reason="seed", actor_label="t"
     )
     slot_request_create(

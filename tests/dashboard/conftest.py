@@ -15,6 +15,7 @@ from gtb.models import GtbSession
 from kickbot.models import Community
 from raffle import services as raffle_services
 from raffle.models import RafflePeriod, ShuffleAccount
+from raffle.services.tickets import tickets_admin_adjust
 from slots.services import slot_request_create
 from timers.services import timed_message_create
 from watchtime.models import WatchRole
@@ -49,7 +50,7 @@ def world(community: Community, clock: Any) -> World:
         discord_user_id=DISCORD, kick_user=KickUser.objects.create(user_id=LINKED, username="SlotFan")
     )
     KickUser.objects.create(user_id=PLAIN, username="lurker")
-    raffle_services.tickets_admin_adjust(
+    tickets_admin_adjust(
         community_id=community.pk,
         kick_user_id=LINKED,
         amount=50,

@@ -19,6 +19,7 @@ from kickbot.errors import InvalidInput, NotAllowed
 from kickbot.models import AuditLog
 from raffle import services as raffle_services
 from raffle.models import RafflePeriod, RaffleWinner, TicketBalance, TicketEntry
+from raffle.services.tickets import tickets_admin_adjust
 from slots.models import SlotRequest
 from tests.dashboard.conftest import LINKED, PLAIN, World
 from watchtime.models import WatchMonthly, WatchTick, WatchTotal
@@ -180,7 +181,7 @@ def test_watch_chart_sums_viewer_minutes_per_day(world: World) -> None:
 
 
 def test_ticket_chart_splits_sources_and_counts_removals(world: World) -> None:
-    raffle_services.tickets_admin_adjust(
+    tickets_admin_adjust(
         community_id=world.community.pk,
         kick_user_id=LINKED,
         amount=20,
@@ -197,7 +198,7 @@ def test_ticket_rollup_then_live_entries_count_once(world: World, clock: Any) ->
     clock.shift(timedelta(minutes=30))
     assert services.ticket_days_refresh(community_id=world.community.pk) == 1
     assert services.ticket_days_refresh(community_id=world.community.pk) == 0  # a rerun adds nothing
-    raffle_services.tickets_admin_adjust(
+    tickets_admin_adjust(
         community_id=world.community.pk,
         kick_user_id=LINKED,
         amount=7,

@@ -9,6 +9,7 @@ import pytest
 from accounts import services as account_services
 from raffle import services as raffle_services
 from raffle.models import RafflePeriod
+from raffle.services.tickets import tickets_admin_adjust, tickets_award_gift
 from tests.dashboard.conftest import DISCORD, LINKED, World
 from tests.raffle.conftest import FakeRelay, use_round
 
@@ -23,12 +24,13 @@ def feed(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         sent.append(kwargs)
 
     monkeypatch.setattr(raffle_services, "live_publish", record)
+    monkeypatch.setattr("raffle.services.tickets.live_publish", record)
     monkeypatch.setattr(account_services, "live_publish", record)
     return sent
 
 
 def test_admin_tickets_publish_who_gave_how_many_to_whom(world: World, feed: list[dict[str, Any]]) -> None:
-    raffle_services.tickets_admin_adjust(
+    tickets_admin_adjust(
         community_id=world.community.pk,
         kick_user_id=LINKED,
         amount=5,
@@ -41,7 +43,7 @@ def test_admin_tickets_publish_who_gave_how_many_to_whom(world: World, feed: lis
 
 
 def test_gift_tickets_publish(world: World, feed: list[dict[str, Any]]) -> None:
-    raffle_services.tickets_award_gift(
+    tickets_award_gift(
         community_id=world.community.pk,
         gifter_id=LINKED,
         gifter_username="SlotFan",

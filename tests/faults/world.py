@@ -237,6 +237,7 @@ def seed_rollover(n_viewers: int, minutes: int, more: int) -> None:
     from kickbot.months import local_month_start, month_before, month_starts_at
     from raffle import services
     from raffle.models import RafflePeriod, RolloverRun
+    from raffle.services.tickets import tickets_convert_watchtime
     from watchtime.models import WatchMonthly
 
     cid = _community_id()
@@ -260,7 +261,7 @@ def seed_rollover(n_viewers: int, minutes: int, more: int) -> None:
         ],
         batch_size=5000,
     )
-    awarded = services.tickets_convert_watchtime(community_id=cid)
+    awarded = tickets_convert_watchtime(community_id=cid)
     if more:
         WatchMonthly.objects.filter(community_id=cid, month=last_month).update(
             minutes=models.F("minutes") + more

@@ -22,6 +22,7 @@ from kickbot.errors import InvalidInput, KickbotError, NotAllowed
 from raffle import services
 from raffle.errors import BadDate
 from raffle.models import RafflePeriod, ShuffleAccount, TicketBalance, TicketEntry
+from raffle.services.tickets import tickets_admin_adjust
 from tests.fakes.discord import MockBot, MockContext, MockGuild, MockMember, no_mentions
 from tests.raffle.conftest import DEC, NOV, NOW, kick_user
 
@@ -94,7 +95,7 @@ def kick_inv(community: Any, *args: str) -> Invocation:
 
 async def test_kick_tickets_shows_balance_by_source_and_odds(community: Any) -> None:
     await sync_to_async(open_period)(community)
-    await sync_to_async(services.tickets_admin_adjust)(
+    await sync_to_async(tickets_admin_adjust)(
         community_id=community.pk,
         kick_user_id=VIEWER_KICK,
         amount=25,
@@ -132,7 +133,7 @@ async def test_discord_tickets_shows_range_once_frozen(
 ) -> None:
     await sync_to_async(open_period)(community)
     for uid, n in ((1, 10), (VIEWER_KICK, 5)):
-        await sync_to_async(services.tickets_admin_adjust)(
+        await sync_to_async(tickets_admin_adjust)(
             community_id=community.pk, kick_user_id=uid, amount=n, remove=False, reason="", actor_label="t"
         )
     await sync_to_async(services.period_freeze)(community_id=community.pk, actor_label="t")
@@ -145,7 +146,7 @@ async def test_discord_tickets_shows_range_once_frozen(
 async def test_raffleboard_escapes_names(cog: RaffleCog, guild: MockGuild, community: Any) -> None:
     await sync_to_async(open_period)(community)
     await sync_to_async(kick_user)(9, "**@everyone**")
-    await sync_to_async(services.tickets_admin_adjust)(
+    await sync_to_async(tickets_admin_adjust)(
         community_id=community.pk, kick_user_id=9, amount=3, remove=False, reason="", actor_label="t"
     )
     ctx = MockContext(guild=guild)

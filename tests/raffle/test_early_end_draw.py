@@ -33,6 +33,7 @@ from raffle import services
 from raffle.draw import round_time
 from raffle.models import RafflePeriod
 from raffle.proof import proof_document
+from raffle.services.tickets import tickets_admin_adjust
 from tests.fakes.discord import MockBot, MockContext, MockGuild, MockMember
 from tests.raffle.conftest import ROUND, SIGNATURE
 from tests.raffle.test_operator_attacks import VERIFY_PY
@@ -103,7 +104,7 @@ async def test_raffleend_then_raffledraw_draws_within_90_seconds(community: Any,
             actor_label="t",
         )
         for uid, n in {404: 64, 101: 10, 303: 1, 202: 25}.items():
-            await sync_to_async(services.tickets_admin_adjust)(
+            await sync_to_async(tickets_admin_adjust)(
                 community_id=community.pk,
                 kick_user_id=uid,
                 amount=n,

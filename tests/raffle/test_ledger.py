@@ -14,6 +14,7 @@ from raffle import services
 from raffle.errors import NoOpenPeriod
 from raffle.models import RafflePeriod, ShuffleAccount, TicketBalance, TicketEntry, WatchWindow
 from raffle.parsing import parse_ticket_amount
+from raffle.services.tickets import tickets_admin_adjust, tickets_award_gift, tickets_convert_watchtime
 from tests.raffle.conftest import DEC, NOV, kick_user
 from watchtime.models import WatchMonthly
 
@@ -47,9 +48,9 @@ def test_watchtime_59_minutes_give_9_and_one_more_minute_gives_10(
     community: Any, period: RafflePeriod
 ) -> None:
     watched(community, 59)
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 9
+    assert tickets_convert_watchtime(community_id=community.pk) == 9
     watched(community, 60)
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 1
+    assert tickets_convert_watchtime(community_id=community.pk) == 1
     assert balance(period).watchtime == 10
     assert list(TicketEntry.objects.values_list("source_key", flat=True).order_by("id")) == [
         f"{VIEWER}:9",
@@ -59,8 +60,8 @@ def test_watchtime_59_minutes_give_9_and_one_more_minute_gives_10(
 
 def test_watchtime_conversion_replayed_awards_once(community: Any, period: RafflePeriod) -> None:
     watched(community, 125)
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 20
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 0
+    assert tickets_convert_watchtime(community_id=community.pk) == 20
+    assert tickets_convert_watchtime(community_id=community.pk) == 0
     assert TicketEntry.objects.count() == 1
     assert balance(period).total == 20
 
@@ -68,7 +69,7 @@ def test_watchtime_conversion_replayed_awards_once(community: Any, period: Raffl
 def test_watchtime_uses_the_rate_committed_at_open(community: Any, period: RafflePeriod) -> None:
     services.raffle_settings_update(community_id=community.pk, actor_label="t", tickets_per_hour=100)
     watched(community, 60)
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 10
+    assert tickets_convert_watchtime(community_id=community.pk) == 10
 
 
 def test_watchtime_of_other_months_and_communities_does_not_count(
@@ -78,7 +79,7 @@ def test_watchtime_of_other_months_and_communities_does_not_count(
 
     watched(community, 600, month=date(2026, 10, 1))
     watched(CommunityFactory(), 600)
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 0
+    assert tickets_convert_watchtime(community_id=community.pk) == 0
 
 
 def test_period_opened_mid_month_does_not_count_earlier_minutes(community: Any, clock: Any) -> None:
@@ -88,7 +89,7 @@ def test_period_opened_mid_month_does_not_count_earlier_minutes(community: Any, 
     )
     assert WatchWindow.objects.get(period=p).base_minutes == 120
     watched(community, 150)
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 5
+    assert tickets_convert_watchtime(community_id=community.pk) == 5
 
 
 # --- gifts ---------------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def test_period_opened_mid_month_does_not_count_earlier_minutes(community: Any, 
 
 def test_gift_replayed_twice_awards_once(community: Any, period: RafflePeriod) -> None:
     for _ in range(2):
-        services.tickets_award_gift(
+        tickets_award_gift(
             community_id=community.pk,
             gifter_id=VIEWER,
             gifter_username="gifter",
@@ -108,7 +109,7 @@ def test_gift_replayed_twice_awards_once(community: Any, period: RafflePeriod) -
 
 
 def test_gift_replayed_in_the_next_period_is_not_counted_again(community: Any, period: RafflePeriod) -> None:
-    services.tickets_award_gift(
+    tickets_award_gift(
         community_id=community.pk, gifter_id=VIEWER, gifter_username=None, quantity=1, event_key="evt-2"
     )
     services.period_freeze(community_id=community.pk, actor_label="t")
@@ -116,7 +117,7 @@ def test_gift_replayed_in_the_next_period_is_not_counted_again(community: Any, p
         community=community, starts_at=DEC, ends_at=DEC + timedelta(days=31), actor_label="t"
     )
     assert (
-        services.tickets_award_gift(
+        tickets_award_gift(
             community_id=community.pk, gifter_id=VIEWER, gifter_username=None, quantity=1, event_key="evt-2"
         )
         == 0
@@ -126,7 +127,7 @@ def test_gift_replayed_in_the_next_period_is_not_counted_again(community: Any, p
 
 def test_pusher_gift_resolves_the_gifter_by_lowercase_name(community: Any, period: RafflePeriod) -> None:
     kick_user(VIEWER, "GiftKing")
-    services.tickets_award_gift(
+    tickets_award_gift(
         community_id=community.pk,
         gifter_id=None,
         gifter_username="giftking",
@@ -140,8 +141,8 @@ def test_pusher_gift_resolves_the_gifter_by_lowercase_name(community: Any, perio
 def test_anonymous_or_unknown_gifter_is_logged_not_awarded(
     community: Any, period: RafflePeriod, name: str | None, caplog: Any
 ) -> None:
-    caplog.set_level("INFO", logger="raffle.services")
-    got = services.tickets_award_gift(
+    caplog.set_level("INFO", logger="raffle.services.tickets")
+    got = tickets_award_gift(
         community_id=community.pk, gifter_id=None, gifter_username=name, quantity=3, event_key="evt-anon"
     )
     assert got == 0
@@ -153,7 +154,7 @@ def test_anonymous_or_unknown_gifter_is_logged_not_awarded(
 def test_gift_with_absurd_quantity_awards_nothing(
     community: Any, period: RafflePeriod, quantity: Any
 ) -> None:
-    services.tickets_award_gift(
+    tickets_award_gift(
         community_id=community.pk,
         gifter_id=VIEWER,
         gifter_username=None,
@@ -169,7 +170,7 @@ def test_gift_with_absurd_quantity_awards_nothing(
 def give(
     community: Any, amount: object, *, remove: bool = False, key: str | None = None, reason: str = ""
 ) -> int:
-    return services.tickets_admin_adjust(
+    return tickets_admin_adjust(
         community_id=community.pk,
         kick_user_id=VIEWER,
         amount=amount,
@@ -203,7 +204,7 @@ def test_removal_below_zero_is_refused_and_changes_nothing(community: Any, perio
 
 def test_removal_to_exactly_zero_keeps_sources_consistent(community: Any, period: RafflePeriod) -> None:
     watched(community, 60)
-    services.tickets_convert_watchtime(community_id=community.pk)
+    tickets_convert_watchtime(community_id=community.pk)
     assert give(community, 10, remove=True) == 0
     bal = balance(period)
     assert (bal.total, bal.watchtime, bal.admin) == (0, 10, -10)
@@ -242,9 +243,9 @@ def test_no_source_writes_to_a_frozen_period(community: Any, period: RafflePerio
     give(community, 5)
     services.period_freeze(community_id=community.pk, actor_label="t")
     watched(community, 600)
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 0
+    assert tickets_convert_watchtime(community_id=community.pk) == 0
     assert (
-        services.tickets_award_gift(
+        tickets_award_gift(
             community_id=community.pk, gifter_id=VIEWER, gifter_username=None, quantity=1, event_key="late"
         )
         == 0

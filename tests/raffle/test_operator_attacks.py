@@ -29,6 +29,7 @@ from raffle.draw import build_snapshot, draw_winners, round_time
 from raffle.errors import DrawWaiting, PeriodNotOpen
 from raffle.models import RafflePeriod, RaffleWinner, TicketBalance, TicketEntry, WatchWindow
 from raffle.proof import proof_document
+from raffle.services.tickets import tickets_admin_adjust, tickets_convert_watchtime
 from tests.raffle.conftest import DEC, NOV, NOW, RANDOMNESS, ROUND, FakeRelay, kick_user, use_round
 from tests.raffle.test_verifier import NODE, run_js
 from watchtime.models import WatchMonthly
@@ -50,7 +51,7 @@ def verifier() -> ModuleType:
 
 
 def give(community: Any, uid: int, n: int, *, actor: str = "t", key: str | None = None, **kw: Any) -> int:
-    return services.tickets_admin_adjust(
+    return tickets_admin_adjust(
         community_id=community.pk,
         kick_user_id=uid,
         amount=n,
@@ -141,7 +142,7 @@ def test_1_watchtime_after_the_end_is_not_converted(community: Any, period: Raff
     month = date(2023, 9, 1)
     WatchMonthly.objects.create(community=community, kick_user_id=CHOSEN, month=month, minutes=600)
     WatchTick.objects.create(community=community, bucket=period.ends_at, viewers=1, minutes=1)
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 0
+    assert tickets_convert_watchtime(community_id=community.pk) == 0
     assert not TicketEntry.objects.filter(period=period).exists()
 
 
@@ -335,9 +336,9 @@ def test_7_rollover_after_an_early_end_opens_only_the_next_calendar_month(
         )
     # A raffle opened now does not re-award the minutes the ended one converted.
     nxt = services.period_open(community=community, starts_at=NOW, ends_at=DEC, actor_label="t")
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 0
+    assert tickets_convert_watchtime(community_id=community.pk) == 0
     WatchMonthly.objects.filter(kick_user_id=CHOSEN).update(minutes=240)
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 10
+    assert tickets_convert_watchtime(community_id=community.pk) == 10
     assert TicketBalance.objects.get(period=nxt, kick_user_id=CHOSEN).watchtime == 10
     with time_machine.travel(DEC + timedelta(minutes=1), tick=False):
         opened = services.raffle_rollover(community_id=community.pk).opened_period_id
@@ -351,14 +352,14 @@ def test_7_a_period_whose_beat_never_ran_is_not_recredited(community: Any, perio
     # No conversion ever ran in November; the rollover on Dec 1 closes it and opens December.
     with time_machine.travel(DEC + timedelta(minutes=1), tick=False):
         result = services.raffle_rollover(community_id=community.pk)
-        assert services.tickets_convert_watchtime(community_id=community.pk) == 0
+        assert tickets_convert_watchtime(community_id=community.pk) == 0
     assert TicketBalance.objects.get(period=period, kick_user_id=CHOSEN).watchtime == 20
     assert not TicketBalance.objects.filter(period_id=result.opened_period_id).exists()
 
 
 def test_7_a_minute_window_belongs_to_one_period(community: Any, period: RafflePeriod) -> None:
     WatchMonthly.objects.create(community=community, kick_user_id=CHOSEN, month=date(2026, 11, 1), minutes=60)
-    services.tickets_convert_watchtime(community_id=community.pk)
+    tickets_convert_watchtime(community_id=community.pk)
     with pytest.raises(IntegrityError), transaction.atomic():
         WatchWindow.objects.create(
             community=community, month=date(2026, 11, 1), kick_user_id=CHOSEN, period=period, base_minutes=0
@@ -400,7 +401,7 @@ def test_8_a_reused_request_key_with_another_request_is_an_error(
     with pytest.raises(InvalidInput, match="already used for a different change"):
         give(community, CHOSEN, 500, key="discord:77")
     with pytest.raises(InvalidInput, match="already used"):
-        services.tickets_admin_adjust(
+        tickets_admin_adjust(
             community_id=community.pk,
             kick_user_id=CHOSEN,
             amount=5,

@@ -17,6 +17,7 @@ from django.test import Client
 
 from raffle import services
 from raffle.models import RafflePeriod
+from raffle.services.tickets import tickets_admin_adjust
 from tests.raffle.conftest import DEC, NOV, RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,7 @@ def verifier() -> ModuleType:
 
 def fill(community: Any) -> None:
     for uid, n in TICKETS.items():
-        services.tickets_admin_adjust(
+        tickets_admin_adjust(
             community_id=community.pk, kick_user_id=uid, amount=n, remove=False, reason="", actor_label="t"
         )
 

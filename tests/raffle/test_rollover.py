@@ -14,6 +14,7 @@ from raffle import rules, services, tasks
 from raffle.draw import build_snapshot, draw_winners, seed_hash
 from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleWinner, RolloverRun, TicketBalance
+from raffle.services.tickets import tickets_admin_adjust, tickets_convert_watchtime
 from tests.raffle.conftest import NOW, RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
 from watchtime.models import WatchMonthly
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 def fill(community: Any, tickets: dict[int, int]) -> None:
     for uid, n in tickets.items():
-        services.tickets_admin_adjust(
+        tickets_admin_adjust(
             community_id=community.pk, kick_user_id=uid, amount=n, remove=False, reason="", actor_label="t"
         )
 
@@ -167,7 +168,7 @@ def test_rollover_converts_the_minutes_watched_since_the_last_conversion(
 
     services.raffle_settings_update(community_id=community.pk, actor_label="t", auto_draw=False)
     watched(125)
-    assert services.tickets_convert_watchtime(community_id=community.pk) == 20
+    assert tickets_convert_watchtime(community_id=community.pk) == 20
     watched(130)  # the last minutes of the month, after the last scheduled conversion
     with time_machine.travel(datetime(2026, 12, 1, 0, 1, tzinfo=UTC), tick=False):
         tasks.raffle_rollover.delay()

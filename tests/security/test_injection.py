@@ -21,6 +21,7 @@ from gtb import services as gtb_services
 from gtb.selectors import GtbStats, TopWinner
 from kickbot.models import AuditLog, Community
 from raffle import services as raffle_services
+from raffle.services.tickets import tickets_admin_adjust
 from slots import embeds as slot_embeds
 from slots.selectors import SlotInfo
 from timers.models import TimedMessage
@@ -156,7 +157,7 @@ def test_raffle_reason_and_username_are_escaped_on_the_audit_and_period_pages(
         actor_label="t",
     )
     KickUser.objects.create(user_id=5, username=hostile)
-    raffle_services.tickets_admin_adjust(
+    tickets_admin_adjust(
         community_id=community.pk, kick_user_id=5, amount=3, remove=False, reason=hostile, actor_label=hostile
     )
     assert AuditLog.objects.filter(action__startswith="raffle").exists()

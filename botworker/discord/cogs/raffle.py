@@ -18,6 +18,7 @@ from botworker.discord.common import community_admin, community_of, reply
 from kickbot.errors import KickbotError
 from kickbot.text import discord_safe
 from raffle import parsing, replies, selectors, services
+from raffle.services.tickets import tickets_admin_adjust
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +127,12 @@ class RaffleCog(commands.Cog, name="Raffle"):
     ) -> None:
         community = await community_of(ctx.guild)
         kick_id, kick_name = await kick_id_of(member, me=False)
-        tickets = parsing.parse_ticket_amount(amount)
+        count = parsing.parse_ticket_amount(amount)
         request = ctx.interaction.id if ctx.interaction is not None else ctx.message.id
-        balance = await run_sync(services.tickets_admin_adjust)(
+        balance = await run_sync(tickets_admin_adjust)(
             community_id=community.community_id,
             kick_user_id=kick_id,
-            amount=tickets,
+            amount=count,
             remove=remove,
             reason=reason,
             actor_label=actor(ctx),

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,20 +25,20 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from kickbot.errors import InvalidInput, NotAllowed
 from kickbot.integrations.drand import BeaconNotYet, BeaconUnavailable, DrandClient
 from kickbot.live import live_publish
 from kickbot.models import Community
-from kickbot.months import local_month_start, month_after, month_starts_at, months_between, next_month_start
+from kickbot.months import local_month_start, month_starts_at, next_month_start
 from kickbot.services import audit_record
 from raffle import announce
 from raffle.draw import ALGORITHM_VERSION, build_snapshot, draw_winners, new_server_seed
 from raffle.draw import round_time as drand_round_time
 from raffle.draw import seed_hash as make_seed_hash
-from raffle.errors import BadDate, DrawWaiting, NoOpenPeriod, PeriodNotOpen
+from raffle.errors import BadDate, DrawWaiting, NoOpenPeriod
 from raffle.models import (
     RafflePeriod,
     RaffleSettings,
@@ -52,7 +50,7 @@ from raffle.models import (
     TicketEntry,
     WatchWindow,
 )
-from raffle.parsing import AMOUNT_HINT, shuffle_codes_parse
+from raffle.parsing import shuffle_codes_parse
 from raffle.proof import proof_time
 from raffle.rules import (
     FALLBACK_RULE,
@@ -64,20 +62,25 @@ from raffle.rules import (
     committed_rate,
 )
 from raffle.selectors import (
-    kick_user_by_name,
     raffle_settings_get,
     snapshot_rows,
     usernames_for,
 )
-from watchtime.models import WatchMonthly, WatchTick
+from raffle.services.ledger import (
+    Award,
+    book_check_open,
+    ledger_append,
+    open_period_lock,
+    open_period_lock_or_raise,
+    period_lock,
+)
+from raffle.services.tickets import watchtime_convert_locked
+from watchtime.models import WatchMonthly
 
 log = logging.getLogger(__name__)
 
 Source = TicketEntry.Source
-MAX_ADMIN_AMOUNT = 1_000_000
-MAX_GIFT_QUANTITY = 10_000
 MAX_SPAN_DAYS = 366
-REASON_MAX = 200
 SHUFFLE_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{2,32}$")
 # Kept in the attempt log (the first failures and the latest ones): enough to show the failure.
 MAX_ATTEMPTS_LOGGED = 200
@@ -86,379 +89,6 @@ MAX_ATTEMPTS_LOGGED = 200
 def drand_client_factory() -> DrandClient:
     """The beacon client the draw uses (tests replace this with a fake relay)."""
     return DrandClient(settings.DRAND_URLS)
-
-
-# --- the ledger --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Award:
-    kick_user_id: int
-    source: str
-    amount: int
-    source_key: str
-    reason: str = ""
-    actor_label: str = ""
-
-
-def _closed_message(period: RafflePeriod) -> str:
-    return f"This raffle closed at {period.ends_at:%Y-%m-%d %H:%M} UTC: tickets can no longer change."
-
-
-def _lock_open_period(community_id: int) -> RafflePeriod | None:
-    return (
-        RafflePeriod.objects.select_for_update()
-        .filter(community_id=community_id, status=RafflePeriod.Status.OPEN)
-        .first()
-    )
-
-
-def _lock_period(period_id: int) -> RafflePeriod:
-    return RafflePeriod.objects.select_for_update().select_related("community").get(pk=period_id)
-
-
-def _balances_add(period_id: int, deltas: dict[int, dict[str, int]]) -> None:
-    """Add per-source deltas to the cached balances: one upsert statement, executed per row batch."""
-    if not deltas:
-        return
-    t = TicketBalance._meta.db_table
-    sql = (
-        f"INSERT INTO {t} (period_id, kick_user_id, total, watchtime, gift, wager, admin) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (period_id, kick_user_id) DO UPDATE SET "
-        f"total = {t}.total + excluded.total, watchtime = {t}.watchtime + excluded.watchtime, "
-        f"gift = {t}.gift + excluded.gift, wager = {t}.wager + excluded.wager, "
-        f"admin = {t}.admin + excluded.admin"
-    )
-    rows = [
-        (
-            period_id,
-            uid,
-            sum(d.values()),
-            d.get("watchtime", 0),
-            d.get("gift", 0),
-            d.get("wager", 0),
-            d.get("admin", 0),
-        )
-        for uid, d in deltas.items()
-    ]
-    # Both databases check CHECK constraints on the proposed row before resolving the conflict,
-    # so a negative delta (an admin removal, always of an existing balance) is a plain UPDATE.
-    adds = [r for r in rows if r[2] >= 0]
-    subtracts = [(*r[2:], r[0], r[1]) for r in rows if r[2] < 0]
-    with connection.cursor() as cursor:
-        if adds:
-            cursor.executemany(sql, adds)
-        if subtracts:
-            cursor.executemany(
-                f"UPDATE {t} SET total = total + %s, watchtime = watchtime + %s, gift = gift + %s, "  # noqa: S608
-                "wager = wager + %s, admin = admin + %s WHERE period_id = %s AND kick_user_id = %s",
-                subtracts,
-            )
-
-
-def _ledger_append(period: RafflePeriod, awards: list[Award], *, effective_at: datetime | None = None) -> int:
-    """Append entries and update balances. The caller holds the period lock and checked it is open.
-
-    ``effective_at`` (default now) is when the tickets were earned; after ``ends_at`` the book is
-    closed (the service says so; the ``raffle_ticketentry_open`` trigger refuses it anyway).
-    Returns the sum of the amounts written. A duplicate key raises IntegrityError (and rolls back
-    the caller's transaction): callers that may see replays check for the key first.
-    """
-    if not awards:
-        return 0
-    if period.status != RafflePeriod.Status.OPEN:
-        raise PeriodNotOpen("This raffle is closed: tickets can no longer change.")
-    when = effective_at or timezone.now()
-    if when > period.ends_at:
-        raise PeriodNotOpen(_closed_message(period))
-    TicketEntry.objects.bulk_create(
-        [
-            TicketEntry(
-                period=period,
-                kick_user_id=a.kick_user_id,
-                source=a.source,
-                amount=a.amount,
-                source_key=a.source_key[:200],
-                reason=a.reason[:REASON_MAX],
-                actor_label=a.actor_label[:120],
-                effective_at=when,
-            )
-            for a in awards
-        ],
-        batch_size=1000,
-    )
-    deltas: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for a in awards:
-        deltas[a.kick_user_id][a.source] += a.amount
-    _balances_add(period.pk, {uid: dict(d) for uid, d in deltas.items()})
-    return sum(a.amount for a in awards)
-
-
-# --- sources -------------------------------------------------------------------------------------
-
-
-def tickets_convert_watchtime(*, community_id: int) -> int:
-    """Convert watched minutes in the open period: ``due = floor(minutes * rate / 60) - awarded``.
-
-    Key per viewer: ``"<kick_user_id>:<new running total>"``, so leftover minutes carry over and
-    a re-run awards nothing. Minutes come from the period's conversion windows (``WatchWindow``,
-    unique per month and viewer: no minute is converted by two periods). Returns the tickets awarded.
-    """
-    with transaction.atomic():
-        period = _lock_open_period(community_id)
-        if period is None or timezone.now() < period.starts_at:
-            return 0
-        return _convert_locked(period)
-
-
-def _watch_effective_at(period: RafflePeriod, now: datetime) -> datetime | None:
-    """When the minutes watched so far were earned, or None if some were earned after the end.
-
-    Before the end: now. After it (a late beat or freeze): the end, but only if no watchtime tick
-    credited minutes after it; such minutes cannot be told apart from earlier ones in the monthly
-    totals, so the minutes since the last conversion are not converted at all (docs/fairness.md).
-    """
-    if now <= period.ends_at:
-        return now
-    # Ticks credit the month of their bucket: only ticks of the period's last month can have put
-    # minutes after the end into the totals the period reads (a monthly period: none but a tick
-    # straddling midnight; an early end: any tick since).
-    tz = period.community.timezone
-    last_month = local_month_start(period.ends_at - timedelta(microseconds=1), tz)
-    next_month_at = month_starts_at(month_after(last_month), tz)
-    last = (
-        WatchTick.objects.filter(
-            community_id=period.community_id,
-            bucket__gte=period.ends_at - timedelta(hours=1),
-            bucket__lt=next_month_at,
-        )
-        .order_by("-bucket")
-        .values_list("bucket", "minutes")
-        .first()
-    )
-    if last is not None and last[0] + timedelta(minutes=last[1]) > period.ends_at:
-        return None
-    return period.ends_at
-
-
-def _convert_locked(period: RafflePeriod) -> int:
-    now = timezone.now()
-    effective_at = _watch_effective_at(period, now)
-    if effective_at is None:
-        log.warning(
-            "raffle %s: minutes after its end are mixed in; the last ones are not converted", period.pk
-        )
-        return 0
-    community_id = period.community_id
-    rate = committed_rate(period, "tickets_per_hour")
-    months = months_between(period.starts_at, period.ends_at, period.community.timezone)
-    rows = list(
-        WatchMonthly.objects.filter(community_id=community_id, month__in=months, minutes__gt=0).values_list(
-            "month", "kick_user_id", "minutes"
-        )
-    )
-    windows = {
-        (m, uid): (pid, base)
-        for m, uid, pid, base in WatchWindow.objects.filter(
-            community_id=community_id, month__in=months
-        ).values_list("month", "kick_user_id", "period_id", "base_minutes")
-    }
-    fresh = [
-        WatchWindow(community_id=community_id, month=m, kick_user_id=uid, period=period)
-        for m, uid, _ in rows
-        if (m, uid) not in windows
-    ]
-    WatchWindow.objects.bulk_create(fresh, batch_size=1000)
-    watched: dict[int, int] = defaultdict(int)
-    for m, uid, minutes in rows:
-        pid, base = windows.get((m, uid), (period.pk, 0))
-        if pid == period.pk and minutes > base:
-            watched[uid] += minutes - base
-    awarded = dict(
-        TicketBalance.objects.filter(period=period, watchtime__gt=0).values_list("kick_user_id", "watchtime")
-    )
-    awards = []
-    for uid, minutes in watched.items():
-        have = awarded.get(uid, 0)
-        due = minutes * rate // 60 - have
-        if due > 0:
-            awards.append(Award(uid, Source.WATCHTIME, due, f"{uid}:{have + due}", f"{minutes} min watched"))
-    total = _ledger_append(period, awards, effective_at=effective_at)
-    if total:
-        live_publish(
-            community_id=community_id,
-            kind="raffle.tickets",
-            data={"text": f"Watchtime: +{total} tickets to {len(awards)} viewer(s)"},
-        )
-        log.info("watchtime: %s tickets to %s viewers in period %s", total, len(awards), period.pk)
-    return total
-
-
-def tickets_award_gift(
-    *,
-    community_id: int,
-    gifter_id: int | None,
-    gifter_username: str | None,
-    quantity: int,
-    event_key: str,
-) -> int:
-    """Award ``quantity * rate`` to the gifter. Key: the gift's ``event_key`` (in any period).
-
-    Anonymous or unresolvable gifters are logged, not awarded. Returns the tickets awarded.
-    """
-    if type(quantity) is not int or not 0 < quantity <= MAX_GIFT_QUANTITY:
-        log.warning("gift %s ignored: quantity %r out of range", event_key, quantity)
-        return 0
-    if not event_key:
-        raise ValueError("event_key is required")
-    uid = gifter_id
-    if uid is None:
-        name = (gifter_username or "").strip()
-        if not name or name.startswith("~"):
-            log.info("anonymous gift of %s subs not awarded (%s)", quantity, event_key)
-            return 0
-        uid = kick_user_by_name(username=name)
-        if uid is None:
-            log.info("gift of %s subs not awarded: gifter %s is not a known Kick user", quantity, name)
-            return 0
-    key = event_key[:200]
-    with transaction.atomic():
-        period = _lock_open_period(community_id)
-        if period is None:
-            log.info("gift of %s subs not awarded: no open raffle in community %s", quantity, community_id)
-            return 0
-        # A replay in a later period must not count again: the key is checked across periods.
-        if TicketEntry.objects.filter(
-            period__community_id=community_id, source=Source.GIFT, source_key=key
-        ).exists():
-            return 0
-        amount = quantity * committed_rate(period, "tickets_per_gifted_sub")
-        if amount <= 0:
-            return 0
-        _ledger_append(period, [Award(uid, Source.GIFT, amount, key, f"{quantity} gifted sub(s)")])
-        live_publish(
-            community_id=community_id,
-            kind="raffle.tickets",
-            data={"text": f"{gifter_username or uid} gifted {quantity} sub(s): +{amount} tickets"},
-        )
-    log.info("gift: %s tickets to %s for %s subs", amount, uid, quantity)
-    return amount
-
-
-def tickets_amount_check(amount: object) -> int:
-    """A number of tickets given or removed by hand: an int (not a bool, not text: parse it first,
-    ``raffle.parsing.parse_ticket_amount``) from 1 to ``MAX_ADMIN_AMOUNT``."""
-    if type(amount) is not int:
-        raise InvalidInput(AMOUNT_HINT)
-    if not 0 < amount <= MAX_ADMIN_AMOUNT:
-        raise InvalidInput(f"The amount must be between 1 and {MAX_ADMIN_AMOUNT:,}.")
-    return amount
-
-
-def _clean_reason(reason: str) -> str:
-    text = " ".join((reason or "").split())
-    if len(text) > REASON_MAX:
-        raise InvalidInput(f"Keep the reason under {REASON_MAX} characters.")
-    return text
-
-
-def tickets_admin_adjust(
-    *,
-    community_id: int,
-    kick_user_id: int,
-    amount: int,
-    remove: bool,
-    reason: str,
-    actor_label: str,
-    request_key: str | None = None,
-    moderator: bool = False,
-) -> int:
-    """Give (or remove) tickets by hand, audited. Removal never goes below zero.
-
-    ``request_key`` (e.g. the Discord message id) makes a retried command a no-op; the same key
-    with a different request is refused with a clear error. What one ``moderator`` (not an admin;
-    by ``actor_label``) gives in one period is capped by the committed ``moderator_cap``.
-    Returns the new balance.
-    """
-    value = tickets_amount_check(amount)
-    text = _clean_reason(reason)
-    signed = -value if remove else value
-    rk = request_key or uuid.uuid4().hex
-    key = f"{'remove' if remove else 'give'}:{rk}"
-    with transaction.atomic():
-        period = _lock_open_period(community_id)
-        if period is None:
-            raise NoOpenPeriod("There is no open raffle right now.")
-        bal = TicketBalance.objects.filter(period=period, kick_user_id=kick_user_id).first()
-        have = bal.total if bal else 0
-        earlier = (
-            TicketEntry.objects.filter(
-                period=period, source=Source.ADMIN, source_key__in=[f"give:{rk}", f"remove:{rk}"]
-            )
-            .values_list("kick_user_id", "amount", "reason")
-            .first()
-        )
-        if earlier is not None:
-            if earlier == (kick_user_id, signed, text[:REASON_MAX]):
-                return have
-            raise InvalidInput(
-                "That request was already used for a different change "
-                f"({earlier[1]:+d} tickets to Kick user {earlier[0]}); nothing changed. Send a new command."
-            )
-        if timezone.now() > period.ends_at:
-            raise PeriodNotOpen(_closed_message(period))
-        if remove and value > have:
-            raise InvalidInput(f"They have only {have} tickets; you can remove at most {have}.")
-        if moderator and not remove:
-            cap = int(period.rules.get("moderator_cap", MAX_ADMIN_AMOUNT))
-            given = (
-                TicketEntry.objects.filter(
-                    period=period, source=Source.ADMIN, actor_label=actor_label[:120], amount__gt=0
-                ).aggregate(s=Sum("amount"))["s"]
-                or 0
-            )
-            if given + value > cap:
-                raise InvalidInput(
-                    f"A moderator can give at most {cap:,} tickets per raffle; you have given {given:,}, "
-                    f"so at most {max(cap - given, 0):,} more."
-                )
-        _ledger_append(period, [Award(kick_user_id, Source.ADMIN, signed, key, text, actor_label)])
-        audit_record(
-            action="raffle.tickets_remove" if remove else "raffle.tickets_give",
-            community=period.community,
-            actor_label=actor_label,
-            target=period,
-            data={"kick_user_id": kick_user_id, "amount": signed, "reason": text},
-        )
-        who = usernames_for([kick_user_id]).get(kick_user_id, str(kick_user_id))
-        verb = f"removed {value} tickets from" if remove else f"gave {value} tickets to"
-        live_publish(
-            community_id=community_id,
-            kind="raffle.tickets",
-            data={"text": f"{actor_label} {verb} {who}" + (f" ({text})" if text else "")},
-        )
-    return have + signed
-
-
-def tickets_forget(*, kick_user_id: int, actor_label: str) -> int:
-    """A forgotten viewer's tickets in every open period are removed by a ledger entry (the ledger
-    is append-only; closed periods keep them, their proofs need them). Returns the tickets removed."""
-    removed = 0
-    for community_id in RafflePeriod.objects.filter(
-        status=RafflePeriod.Status.OPEN, balances__kick_user_id=kick_user_id, balances__total__gt=0
-    ).values_list("community_id", flat=True):
-        with transaction.atomic():
-            period = _lock_open_period(community_id)
-            bal = TicketBalance.objects.filter(period=period, kick_user_id=kick_user_id).first()
-            if period is None or bal is None or bal.total <= 0 or timezone.now() > period.ends_at:
-                continue
-            key = f"forget:{kick_user_id}:{bal.total}"
-            award = Award(
-                kick_user_id, Source.ADMIN, -bal.total, key, "the viewer asked to be forgotten", actor_label
-            )
-            removed += bal.total
-            _ledger_append(period, [award])
-    return removed
 
 
 # --- Shuffle ---------------------------------------------------------------------------------------
@@ -536,7 +166,7 @@ def shuffle_verify(
         if not account.verified:
             account.verified, account.verified_at, account.verified_by = True, now, actor_label[:120]
         account.save()
-        period = _lock_open_period(community_id)
+        period = open_period_lock(community_id)
         seen = shuffle_last_seen(starts_at=period.starts_at, username_key=key) if period else None
         if period is not None and seen is not None:
             ShuffleWager.objects.get_or_create(
@@ -610,7 +240,7 @@ def tickets_apply_wagers(*, period_id: int, amounts: dict[str, int]) -> int:
     """
     now = timezone.now()
     with transaction.atomic():
-        period = _lock_period(period_id)
+        period = period_lock(period_id)
         if period.status != RafflePeriod.Status.OPEN or now > period.ends_at:
             return 0  # the book is closed (by status or by time)
         rate = committed_rate(period, "tickets_per_1000_usd")
@@ -661,7 +291,7 @@ def tickets_apply_wagers(*, period_id: int, amounts: dict[str, int]) -> int:
         ShuffleWager.objects.bulk_create(new_rows)
         if changed:
             ShuffleWager.objects.bulk_update(changed, ["last_cents", "awarded", "updated_at"])
-        total = _ledger_append(period, awards)
+        total = ledger_append(period, awards)
         if total:
             live_publish(
                 community_id=period.community_id,
@@ -813,7 +443,7 @@ def _freeze_locked(period: RafflePeriod, *, actor_label: str) -> RafflePeriod:
         ]
         period.ends_at = now
         period.save(update_fields=["ends_at", "amendments"])
-    _convert_locked(period)
+    watchtime_convert_locked(period)
     snap = build_snapshot(snapshot_rows(period_id=period.pk))
     margin = committed_margin(period)
     need = commit_round(now, margin)
@@ -874,9 +504,7 @@ def _schedule_draw(period: RafflePeriod) -> None:
 def period_freeze(*, community_id: int, actor_label: str) -> RafflePeriod:
     """End the open period now (or close it after its end): snapshot published, round fixed."""
     with transaction.atomic():
-        period = _lock_open_period(community_id)
-        if period is None:
-            raise NoOpenPeriod("There is no open raffle to end.")
+        period = open_period_lock_or_raise(community_id, missing="There is no open raffle to end.")
         return _freeze_locked(period, actor_label=actor_label)
 
 
@@ -891,13 +519,10 @@ def period_set_dates(
     now = timezone.now()
     starts_at, ends_at = _day_range(start, end, tz=tz, now=now, default_end=now)
     with transaction.atomic():
-        period = _lock_open_period(community_id)
-        if period is None:
-            raise NoOpenPeriod("There is no open raffle to change.")
+        period = open_period_lock_or_raise(community_id, missing="There is no open raffle to change.")
         if ends_at <= now:
             raise InvalidInput("The end must be in the future (use raffleend to end the raffle now).")
-        if now > period.ends_at:
-            raise PeriodNotOpen(_closed_message(period))
+        book_check_open(period, now)
         if _overlapping(community_id, starts_at, ends_at, exclude=period.pk):
             raise NotAllowed("Those dates overlap an earlier raffle.")
         new_round = commit_round(ends_at, committed_margin(period))
@@ -926,9 +551,7 @@ def period_set_dates(
 def period_restart(*, community_id: int, actor_label: str) -> RafflePeriod:
     """End the open period now (drawable) and open a fresh one from now to the same end."""
     with transaction.atomic():
-        period = _lock_open_period(community_id)
-        if period is None:
-            raise NoOpenPeriod("There is no open raffle to restart.")
+        period = open_period_lock_or_raise(community_id, missing="There is no open raffle to restart.")
         ends_at = period.ends_at
         _freeze_locked(period, actor_label=actor_label)
         now = period.frozen_at or timezone.now()
@@ -983,7 +606,7 @@ def _log_failure(period_id: int, round_no: int, answers: str) -> RafflePeriod:
     """
     now = timezone.now()
     with transaction.atomic():
-        period = _lock_period(period_id)
+        period = period_lock(period_id)
         if period.status != RafflePeriod.Status.FROZEN or round_no != period.drand_round:
             return period
         attempt = {"at": proof_time(now), "round": round_no, "answers": answers[:1000]}
@@ -1052,7 +675,7 @@ def period_draw(*, period_id: int, actor_label: str) -> DrawResult:
         ) from None
 
     with transaction.atomic():
-        period = _lock_period(period_id)
+        period = period_lock(period_id)
         if period.status == RafflePeriod.Status.DRAWN:
             return DrawResult(period_id, True, list(period.winners.order_by("k")))
         snap = build_snapshot(snapshot_rows(period_id=period.pk))
@@ -1125,7 +748,7 @@ def period_reroll(*, period_id: int, reason: str, actor_label: str) -> RaffleWin
         raise InvalidInput("Reroll only for a reason: " + ", ".join(sorted(REROLL_REASONS)) + ".")
     word = reason
     with transaction.atomic():
-        period = _lock_period(period_id)
+        period = period_lock(period_id)
         if period.status != RafflePeriod.Status.DRAWN:
             raise NotAllowed("Only a drawn raffle can be rerolled.")
         existing = list(period.winners.order_by("k"))
@@ -1208,7 +831,7 @@ def raffle_rollover(*, community_id: int) -> RolloverResult:
     tz = community.timezone
     month = local_month_start(now, tz)
     with transaction.atomic():
-        current = _lock_open_period(community_id)
+        current = open_period_lock(community_id)
         frozen_id = None
         if current is not None and current.ends_at <= now:
             # Any open period past its end, not only on the 1st: a custom period that ends mid-month
