@@ -15,6 +15,7 @@ from kickbot.redis_client import get_redis, key
 from raffle import services
 from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleSettings, ShuffleAccount
+from raffle.services.shuffle import shuffle_remember, tickets_apply_wagers
 from raffle.services.tickets import tickets_convert_watchtime
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def shuffle_poll_once() -> PollOutcome:
         # The campaign codes and the wager mode are the period's committed rules (empty codes: all).
         counted = only_campaigns(rows, rules.get("shuffle_campaign_codes") or None)
         if pid == period.pk:
-            services.shuffle_remember(
+            shuffle_remember(
                 starts_at=period.starts_at, amounts={row.username.lower(): row.wager_cents for row in counted}
             )
         if rules.get("wager_mode") == RaffleSettings.WagerMode.WEIGHTED:
@@ -87,7 +88,7 @@ def shuffle_poll_once() -> PollOutcome:
             }
         else:
             amounts = {row.username.lower(): row.wager_cents for row in counted}
-        awarded += services.tickets_apply_wagers(period_id=pid, amounts=amounts)
+        awarded += tickets_apply_wagers(period_id=pid, amounts=amounts)
     same_window.update(wager_polled_at=now)
     return PollOutcome("ok", f"{len(rows)} rows", awarded)
 

@@ -17,6 +17,7 @@ from raffle import services as rsv
 from raffle.draw import round_time
 from raffle.errors import DrawWaiting
 from raffle.parsing import parse_optional_date
+from raffle.services.shuffle import shuffle_verify
 
 BOARD_SIZE = 50
 
@@ -48,7 +49,7 @@ def raffle_verify_claim(request: HttpRequest, claim_id: int) -> str:
     claim = next((c for c in rs.shuffle_claims(community_id=community.pk) if c.pk == claim_id), None)
     if claim is None:
         raise InvalidInput("That Shuffle claim is gone.")
-    rsv.shuffle_verify(
+    shuffle_verify(
         community_id=community.pk,
         kick_user_id=claim.kick_user_id,
         username=claim.username,

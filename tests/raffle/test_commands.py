@@ -22,6 +22,7 @@ from kickbot.errors import InvalidInput, KickbotError, NotAllowed
 from raffle import services
 from raffle.errors import BadDate
 from raffle.models import RafflePeriod, ShuffleAccount, TicketBalance, TicketEntry
+from raffle.services.shuffle import shuffle_claim
 from raffle.services.tickets import tickets_admin_adjust
 from tests.fakes.discord import MockBot, MockContext, MockGuild, MockMember, no_mentions
 from tests.raffle.conftest import DEC, NOV, NOW, kick_user
@@ -232,7 +233,7 @@ async def test_rafflegive_to_an_unlinked_member_is_refused(
 async def test_verifyshuffle_verifies_and_refuses_a_name_of_another_viewer(
     cog: RaffleCog, guild: MockGuild, community: Any, viewer_member: MockMember
 ) -> None:
-    await sync_to_async(services.shuffle_claim)(community_id=community.pk, kick_user_id=1, username="taken")
+    await sync_to_async(shuffle_claim)(community_id=community.pk, kick_user_id=1, username="taken")
     with pytest.raises(NotAllowed):
         await cog.verifyshuffle.callback(cog, admin_ctx(guild), viewer_member, "taken")
     ctx = admin_ctx(guild)

@@ -14,6 +14,7 @@ from raffle import services
 from raffle.errors import NoOpenPeriod
 from raffle.models import RafflePeriod, ShuffleAccount, TicketBalance, TicketEntry, WatchWindow
 from raffle.parsing import parse_ticket_amount
+from raffle.services.shuffle import tickets_apply_wagers
 from raffle.services.tickets import tickets_admin_adjust, tickets_award_gift, tickets_convert_watchtime
 from tests.raffle.conftest import DEC, NOV, kick_user
 from watchtime.models import WatchMonthly
@@ -258,7 +259,7 @@ def test_no_source_writes_to_a_frozen_period(community: Any, period: RafflePerio
         verified=True,
         verified_at=NOV,
     )
-    assert services.tickets_apply_wagers(period_id=period.pk, amounts={"s": 10**9}) == 0
+    assert tickets_apply_wagers(period_id=period.pk, amounts={"s": 10**9}) == 0
     with pytest.raises(NoOpenPeriod):
         give(community, 5)
     assert TicketEntry.objects.count() == 1

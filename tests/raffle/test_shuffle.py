@@ -13,6 +13,7 @@ from kickbot.integrations.shuffle import ShuffleClient
 from kickbot.redis_client import get_redis, key
 from raffle import services, tasks
 from raffle.models import RafflePeriod, ShuffleAccount, ShuffleWager, TicketBalance, TicketEntry
+from raffle.services.shuffle import shuffle_claim, shuffle_verify
 
 pytestmark = pytest.mark.django_db
 
@@ -57,9 +58,7 @@ def poll() -> tasks.PollOutcome:
 
 
 def verified(community: Any, name: str = "Alice", uid: int = VIEWER) -> ShuffleAccount:
-    return services.shuffle_verify(
-        community_id=community.pk, kick_user_id=uid, username=name, actor_label="mod"
-    )
+    return shuffle_verify(community_id=community.pk, kick_user_id=uid, username=name, actor_label="mod")
 
 
 def wager_tickets(period: RafflePeriod, uid: int = VIEWER) -> int:
@@ -71,35 +70,35 @@ def wager_tickets(period: RafflePeriod, uid: int = VIEWER) -> int:
 
 
 def test_claim_is_unverified(community: Any) -> None:
-    account = services.shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username="Alice")
+    account = shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username="Alice")
     assert (account.username_key, account.verified) == ("alice", False)
 
 
 def test_claim_of_a_name_claimed_by_someone_else_is_refused(community: Any) -> None:
-    services.shuffle_claim(community_id=community.pk, kick_user_id=OTHER, username="alice")
+    shuffle_claim(community_id=community.pk, kick_user_id=OTHER, username="alice")
     with pytest.raises(NotAllowed):
-        services.shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username="ALICE")
+        shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username="ALICE")
     assert ShuffleAccount.objects.get().kick_user_id == OTHER
 
 
 def test_a_new_claim_replaces_the_viewers_unverified_claim(community: Any) -> None:
-    services.shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username="first")
-    services.shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username="second")
+    shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username="first")
+    shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username="second")
     assert list(ShuffleAccount.objects.values_list("username_key", flat=True)) == ["second"]
 
 
 def test_the_same_name_in_another_community_is_independent(community: Any) -> None:
     from tests.factories import CommunityFactory
 
-    services.shuffle_claim(community_id=community.pk, kick_user_id=OTHER, username="alice")
-    services.shuffle_claim(community_id=CommunityFactory().pk, kick_user_id=VIEWER, username="alice")
+    shuffle_claim(community_id=community.pk, kick_user_id=OTHER, username="alice")
+    shuffle_claim(community_id=CommunityFactory().pk, kick_user_id=VIEWER, username="alice")
     assert ShuffleAccount.objects.count() == 2
 
 
 @pytest.mark.parametrize("name", ["", "a", "@everyone", "x" * 33, "bad name", "naïve", "<@123>"])
 def test_claim_with_a_bad_name_is_refused(community: Any, name: str) -> None:
     with pytest.raises(InvalidInput):
-        services.shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username=name)
+        shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username=name)
     assert not ShuffleAccount.objects.exists()
 
 
@@ -164,7 +163,7 @@ def test_verification_uses_the_last_seen_amount_as_baseline_not_lifetime(
 
 def test_unverified_names_earn_nothing(community: Any, period: RafflePeriod, shuffle: FakeShuffle) -> None:
     verified(community, "bob", OTHER)
-    services.shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username="Alice")
+    shuffle_claim(community_id=community.pk, kick_user_id=VIEWER, username="Alice")
     shuffle.wagers(Alice=0)
     poll()
     shuffle.wagers(Alice=10_000)

@@ -30,6 +30,7 @@ from kickbot.integrations.kick import TokenSet
 from kickbot.models import Community
 from raffle import services as raffle_services
 from raffle import tasks as raffle_tasks
+from raffle.services.shuffle import shuffle_verify
 from tests.accounts import conftest as link_fakes
 from tests.fakes.discord_server import FakeDiscord, running_bot
 from tests.fakes.kick_api import FakeKick as FakeKickApi
@@ -155,9 +156,7 @@ def test_shuffle_poll_logs_no_affiliate_id(
         ends_at=now + timedelta(days=9),
         actor_label="t",
     )
-    raffle_services.shuffle_verify(
-        community_id=community.pk, kick_user_id=42, username="Alice", actor_label="m"
-    )
+    shuffle_verify(community_id=community.pk, kick_user_id=42, username="Alice", actor_label="m")
     fake = FakeShuffle()
     if status == 200:
         fake.wagers(Alice=12.5)

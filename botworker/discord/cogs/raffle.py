@@ -18,6 +18,7 @@ from botworker.discord.common import community_admin, community_of, reply
 from kickbot.errors import KickbotError
 from kickbot.text import discord_safe
 from raffle import parsing, replies, selectors, services
+from raffle.services.shuffle import shuffle_claim, shuffle_verify
 from raffle.services.tickets import tickets_admin_adjust
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     async def linkshuffle(self, ctx: commands.Context[Any], username: str) -> None:
         community = await community_of(ctx.guild)
         kick_id, _ = await kick_id_of(ctx.author, me=True)
-        account = await run_sync(services.shuffle_claim)(
+        account = await run_sync(shuffle_claim)(
             community_id=community.community_id, kick_user_id=kick_id, username=username
         )
         state = "verified" if account.verified else "claimed; a moderator will verify it"
@@ -110,7 +111,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     async def verifyshuffle(self, ctx: commands.Context[Any], member: discord.Member, username: str) -> None:
         community = await community_of(ctx.guild)
         kick_id, kick_name = await kick_id_of(member, me=False)
-        account = await run_sync(services.shuffle_verify)(
+        account = await run_sync(shuffle_verify)(
             community_id=community.community_id,
             kick_user_id=kick_id,
             username=username,
