@@ -12,8 +12,8 @@ from django.conf import settings
 
 from botworker.discord.arguments import NotAWholeNumber, RefusedCheck, make_strict, printable_input, usage
 from botworker.discord.cogs.linking import LinkingCog
-from botworker.discord.common import NO_MENTIONS
-from botworker.discord.views import LinkPanelView, send_ephemeral
+from botworker.discord.common import NO_MENTIONS, reply_private
+from botworker.discord.views import LinkPanelView
 from kickbot.errors import KickbotError
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,6 @@ class KickbotBot(commands.Bot):
             log.error("app command failed", exc_info=(type(error), error, error.__traceback__))
             text = BUG_REPLY
         try:
-            await send_ephemeral(interaction, text)
+            await reply_private(interaction, text)
         except discord.HTTPException as exc:
             log.warning("could not send an error reply: %s", exc.status)

@@ -1,7 +1,9 @@
-"""Helpers shared by cogs and views: replies that never ping, the community of a guild, admin checks."""
+"""Helpers shared by cogs and views: replies that never ping, the errors of buttons and modals, how
+an audit row names a Discord user, the community of a guild, admin checks."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import discord
@@ -13,7 +15,11 @@ from botworker.discord.arguments import RefusedCheck
 from kickbot.errors import KickbotError, NotAllowed
 from watchtime.roles import RoleFacts
 
+log = logging.getLogger(__name__)
+
 NO_MENTIONS = discord.AllowedMentions.none()
+# What a button or modal answers when it fails on our side (the traceback goes to the log).
+INTERACTION_BUG = "Something went wrong on our side. Please try again in a minute."
 
 
 class AdminRequired(RefusedCheck):
@@ -27,6 +33,51 @@ async def reply(ctx: commands.Context[Any], text: str, **kwargs: Any) -> None:
     """Answer a command; ephemeral when it came as a slash command, never pinging anyone."""
     kwargs.setdefault("ephemeral", True)
     await ctx.send(text, allowed_mentions=NO_MENTIONS, **kwargs)
+
+
+def actor_label(user: discord.abc.User) -> str:
+    """How an audit row (``actor_label``) names the Discord user who did something."""
+    return f"discord:{user.id}"
+
+
+async def reply_private(interaction: discord.Interaction, text: str) -> None:
+    """Answer an interaction privately and without pinging, whether or not it was answered already."""
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+    else:
+        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+async def reply_interaction_error(interaction: discord.Interaction, error: Exception, *, where: str) -> None:
+    """The ``on_error`` of a view or modal: a ``KickbotError`` is the reply; anything else is a bug,
+    logged as "<where> failed" with its traceback, and the presser gets ``INTERACTION_BUG``."""
+    if isinstance(error, KickbotError):
+        text = error.message
+    else:
+        log.error("%s failed", where, exc_info=error)
+        text = INTERACTION_BUG
+    await reply_private(interaction, text)
+
+
+class ReplyingView(discord.ui.View):
+    """A view whose failing button answers the presser privately (``reply_interaction_error``);
+    ``failure_label`` names it in the log."""
+
+    failure_label = "button"
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        await reply_interaction_error(interaction, error, where=self.failure_label)
+
+
+class ReplyingModal(discord.ui.Modal):
+    """A modal whose failing submit answers privately, as ``ReplyingView``."""
+
+    failure_label = "modal"
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
+        await reply_interaction_error(interaction, error, where=self.failure_label)
 
 
 async def community_of(guild: discord.Guild | None) -> GuildContext:

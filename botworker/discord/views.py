@@ -3,17 +3,13 @@ so a panel posted before a restart keeps working after it."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import discord
 
 from accounts.services import LINK_TTL, LinkOffer, link_request_create
 from botworker.bridge import run_sync
-from botworker.discord.common import NO_MENTIONS, community_of
-from kickbot.errors import KickbotError
-
-log = logging.getLogger(__name__)
+from botworker.discord.common import NO_MENTIONS, ReplyingView, community_of
 
 LINK_PANEL_CUSTOM_ID = "kickbot:link:start"
 LINK_TEXT = (
@@ -43,8 +39,10 @@ async def link_offer_for(*, guild: discord.Guild | None, user: discord.abc.User)
     )
 
 
-class LinkPanelView(discord.ui.View):
+class LinkPanelView(ReplyingView):
     """The panel an admin posts with ``setup_link_panel``; the button answers each user privately."""
+
+    failure_label = "link panel button"
 
     def __init__(self) -> None:
         super().__init__(timeout=None)
@@ -57,24 +55,6 @@ class LinkPanelView(discord.ui.View):
         await interaction.response.send_message(
             LINK_TEXT, view=LinkButtonView(offer.url), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
-        if isinstance(error, KickbotError):
-            text = error.message
-        else:
-            log.error("link panel button failed", exc_info=error)
-            text = "Something went wrong on our side. Please try again in a minute."
-        await send_ephemeral(interaction, text)
-
-
-async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
-    """Answer an interaction privately, whether or not it was answered already."""
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-    else:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 def link_panel_embed() -> discord.Embed:

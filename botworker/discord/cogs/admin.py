@@ -15,7 +15,7 @@ from discord.utils import escape_markdown
 from django.conf import settings
 
 from botworker.bridge import run_sync
-from botworker.discord.common import community_admin, community_of, reply
+from botworker.discord.common import actor_label, community_admin, community_of, reply
 from kickbot.health import health_report, ingest_for, outage_text
 from kickbot.kick import TokenState, kick_token_state
 from kickbot.kick_sync import subscriptions_state
@@ -182,7 +182,7 @@ class AdminCog(commands.Cog, name="Admin"):
             community_id=community.community_id,
             text=text,
             interval_minutes=minutes,
-            actor_label=f"discord:{ctx.author.id}",
+            actor_label=actor_label(ctx.author),
         )
         await reply(ctx, f"Added timed message `#{view.id}`, every {view.interval_minutes} min while live.")
 
@@ -192,7 +192,7 @@ class AdminCog(commands.Cog, name="Admin"):
     async def timers_remove(self, ctx: commands.Context[Any], timer_id: int) -> None:
         community = await community_of(ctx.guild)
         view = await run_sync(timed_message_delete)(
-            community_id=community.community_id, timer_id=timer_id, actor_label=f"discord:{ctx.author.id}"
+            community_id=community.community_id, timer_id=timer_id, actor_label=actor_label(ctx.author)
         )
         await reply(ctx, f"Removed timed message `#{view.id}`.")
 

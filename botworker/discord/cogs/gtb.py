@@ -9,7 +9,6 @@ Thin: check → parse → ``await run_sync(service)(...)`` → private reply. No
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import discord
@@ -17,7 +16,17 @@ from discord.ext import commands
 
 from accounts.selectors import GuildContext
 from botworker.bridge import run_sync
-from botworker.discord.common import NO_MENTIONS, community_admin, community_of, member_is_admin, reply
+from botworker.discord.common import (
+    NO_MENTIONS,
+    ReplyingModal,
+    ReplyingView,
+    actor_label,
+    community_admin,
+    community_of,
+    member_is_admin,
+    reply,
+    reply_private,
+)
 from gtb.embeds import panel_embed, safe, stats_embed
 from gtb.parsing import format_cents, parse_amount
 from gtb.selectors import gtb_session_current, gtb_stats
@@ -29,49 +38,27 @@ from gtb.services import (
     gtb_session_resolve,
     gtb_session_start,
 )
-from kickbot.errors import InvalidInput, KickbotError
-
-log = logging.getLogger(__name__)
+from kickbot.errors import InvalidInput
 
 START_ID = "kickbot:gtb:start"
 CLOSE_ID = "kickbot:gtb:close"
 FINAL_ID = "kickbot:gtb:final"
 CANCEL_ID = "kickbot:gtb:cancel"
 NOT_ADMIN = "Only server admins can run Guess the Balance."
-BUG = "Something went wrong on our side. Please try again in a minute."
-
-
-async def send_private(interaction: discord.Interaction, text: str) -> None:
-    """Answer an interaction privately, whether or not it was answered already."""
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-    else:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 async def admin_context(interaction: discord.Interaction) -> GuildContext | None:
     """The guild's community when the presser is one of its admins; otherwise a private refusal."""
     context = await community_of(interaction.guild)
     if not member_is_admin(interaction.user, context):
-        await send_private(interaction, NOT_ADMIN)
+        await reply_private(interaction, NOT_ADMIN)
         return None
     return context
 
 
-def actor_of(interaction: discord.Interaction) -> str:
-    return f"discord:{interaction.user.id}"
+class GtbStartModal(ReplyingModal, title="Start Guess the Balance"):
+    failure_label = "gtb start modal"
 
-
-async def report_error(interaction: discord.Interaction, error: Exception, where: str) -> None:
-    if isinstance(error, KickbotError):
-        text = error.message
-    else:
-        log.error("gtb %s failed", where, exc_info=error)
-        text = BUG
-    await send_private(interaction, text)
-
-
-class GtbStartModal(discord.ui.Modal, title="Start Guess the Balance"):
     title_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
         label="Title", placeholder="Bonus hunt #12", required=False, max_length=100
     )
@@ -95,18 +82,17 @@ class GtbStartModal(discord.ui.Modal, title="Start Guess the Balance"):
             community_id=context.community_id,
             title=self.title_input.value,
             prize_cents=prize_cents,
-            actor_label=actor_of(interaction),
+            actor_label=actor_label(interaction.user),
         )
         prize = f" Prize: {format_cents(view.prize_cents)}." if view.prize_cents else ""
-        await send_private(
+        await reply_private(
             interaction, f"Started **{safe(view.title)}**.{prize} Guesses are open in Kick chat."
         )
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        await report_error(interaction, error, "start modal")
 
+class GtbFinalModal(ReplyingModal, title="Final balance"):
+    failure_label = "gtb final balance modal"
 
-class GtbFinalModal(discord.ui.Modal, title="Final balance"):
     balance_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
         label="Final balance", placeholder="1,234.56 or 1.2k", required=True, max_length=32
     )
@@ -124,7 +110,7 @@ class GtbFinalModal(discord.ui.Modal, title="Final balance"):
         view = await run_sync(gtb_session_resolve)(
             community_id=context.community_id,
             final_balance_cents=final_cents,
-            actor_label=actor_of(interaction),
+            actor_label=actor_label(interaction.user),
             session_id=self.session_id,
         )
         if view.winner_username is None:
@@ -132,14 +118,13 @@ class GtbFinalModal(discord.ui.Modal, title="Final balance"):
         else:
             amount = format_cents(view.winner_amount_cents or 0)
             outcome = f"Winner: **{safe(view.winner_username)}** with {amount}."
-        await send_private(interaction, f"Final balance {format_cents(final_cents)}. {outcome}")
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
-        await report_error(interaction, error, "final balance modal")
+        await reply_private(interaction, f"Final balance {format_cents(final_cents)}. {outcome}")
 
 
-class GtbCancelConfirmView(discord.ui.View):
+class GtbCancelConfirmView(ReplyingView):
     """A private "are you sure" for Cancel: a cancelled round can't be resumed."""
+
+    failure_label = "gtb cancel confirm"
 
     def __init__(self) -> None:
         super().__init__(timeout=60)
@@ -150,21 +135,18 @@ class GtbCancelConfirmView(discord.ui.View):
         if context is None:
             return
         view = await run_sync(gtb_session_cancel)(
-            community_id=context.community_id, actor_label=actor_of(interaction)
+            community_id=context.community_id, actor_label=actor_label(interaction.user)
         )
         self.stop()
         await interaction.response.edit_message(
             content=f"Cancelled **{safe(view.title)}**.", view=None, allowed_mentions=NO_MENTIONS
         )
 
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
-        await report_error(interaction, error, "cancel confirm")
 
-
-class GtbPanelView(discord.ui.View):
+class GtbPanelView(ReplyingView):
     """The panel an admin posts with ``gtbpanel``. Persistent: fixed custom_ids, no timeout."""
+
+    failure_label = "gtb panel button"
 
     def __init__(self) -> None:
         super().__init__(timeout=None)
@@ -181,9 +163,9 @@ class GtbPanelView(discord.ui.View):
         if context is None:
             return
         view = await run_sync(gtb_session_close)(
-            community_id=context.community_id, actor_label=actor_of(interaction)
+            community_id=context.community_id, actor_label=actor_label(interaction.user)
         )
-        await send_private(
+        await reply_private(
             interaction, f"Guessing closed with {view.guess_count} guesses. Enter the final balance next."
         )
 
@@ -212,11 +194,6 @@ class GtbPanelView(discord.ui.View):
             allowed_mentions=NO_MENTIONS,
         )
 
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
-        await report_error(interaction, error, "panel button")
-
 
 class GtbCog(commands.Cog, name="Guess the Balance"):
     def __init__(self, bot: commands.Bot) -> None:
@@ -244,7 +221,7 @@ class GtbCog(commands.Cog, name="Guess the Balance"):
             community_id=community.community_id,
             channel_id=target.id,
             message_id=message.id,
-            actor_label=f"discord:{ctx.author.id}",
+            actor_label=actor_label(ctx.author),
         )
         await reply(ctx, f"Guess the Balance panel posted in {target.mention}. Results go there too.")
 

@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from accounts.selectors import link_for_discord_user
 from botworker.bridge import run_sync
-from botworker.discord.common import community_admin, community_of, reply
+from botworker.discord.common import actor_label, community_admin, community_of, reply
 from kickbot.errors import KickbotError
 from kickbot.text import discord_safe
 from raffle import parsing, replies, selectors, services
@@ -22,14 +22,6 @@ from raffle.services.shuffle import shuffle_claim, shuffle_verify
 from raffle.services.tickets import tickets_admin_adjust
 
 log = logging.getLogger(__name__)
-
-
-def safe(text: str) -> str:
-    return discord_safe(text)
-
-
-def actor(ctx: commands.Context[Any]) -> str:
-    return f"discord:{ctx.author.id}"
 
 
 async def kick_id_of(user: discord.abc.User, *, me: bool) -> tuple[int, str]:
@@ -58,7 +50,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
         if info is None:
             await reply(ctx, "There is no raffle yet.")
             return
-        await reply(ctx, replies.tickets_text(info, f"**{safe(kick_name)}**", escape=safe))
+        await reply(ctx, replies.tickets_text(info, f"**{discord_safe(kick_name)}**", escape=discord_safe))
 
     @commands.hybrid_command(name="raffleboard", description="Raffle leaderboard")  # type: ignore[arg-type]
     @commands.guild_only()
@@ -66,7 +58,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
         community = await community_of(ctx.guild)
         limit = parsing.parse_board_size(places)
         rows = await run_sync(selectors.raffle_board)(community_id=community.community_id, limit=limit)
-        lines = [f"{r.rank}. **{safe(r.username)}**: {r.total}" for r in rows]
+        lines = [f"{r.rank}. **{discord_safe(r.username)}**: {r.total}" for r in rows]
         await reply(ctx, "\n".join(lines) if lines else "Nobody has tickets yet.")
 
     @commands.hybrid_command(name="raffleinfo", description="Raffle dates, rates and commitment")  # type: ignore[arg-type]
@@ -101,7 +93,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
             community_id=community.community_id, kick_user_id=kick_id, username=username
         )
         state = "verified" if account.verified else "claimed; a moderator will verify it"
-        await reply(ctx, f"Shuffle name **{safe(account.username)}** {state}.")
+        await reply(ctx, f"Shuffle name **{discord_safe(account.username)}** {state}.")
 
     # --- admins ------------------------------------------------------------------------------
 
@@ -115,11 +107,11 @@ class RaffleCog(commands.Cog, name="Raffle"):
             community_id=community.community_id,
             kick_user_id=kick_id,
             username=username,
-            actor_label=actor(ctx),
+            actor_label=actor_label(ctx.author),
         )
         await reply(
             ctx,
-            f"Verified Shuffle name **{safe(account.username)}** for **{safe(kick_name)}**. "
+            f"Verified Shuffle name **{discord_safe(account.username)}** for **{discord_safe(kick_name)}**. "
             "Only wagers from now on earn tickets.",
         )
 
@@ -136,11 +128,11 @@ class RaffleCog(commands.Cog, name="Raffle"):
             amount=count,
             remove=remove,
             reason=reason,
-            actor_label=actor(ctx),
+            actor_label=actor_label(ctx.author),
             request_key=f"discord:{request}",
         )
         verb = "Removed" if remove else "Gave"
-        await reply(ctx, f"{verb} tickets: **{safe(kick_name)}** now has {balance}.")
+        await reply(ctx, f"{verb} tickets: **{discord_safe(kick_name)}** now has {balance}.")
 
     @commands.hybrid_command(name="rafflegive", description="Give raffle tickets (admins)")  # type: ignore[arg-type]
     @commands.guild_only()
@@ -169,7 +161,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
         community = await community_of(ctx.guild)
         first, last = parsing.parse_optional_date(start), parsing.parse_optional_date(end)
         period = await run_sync(services.period_start)(
-            community_id=community.community_id, start=first, end=last, actor_label=actor(ctx)
+            community_id=community.community_id, start=first, end=last, actor_label=actor_label(ctx.author)
         )
         await reply(
             ctx,
@@ -183,7 +175,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     async def raffleend(self, ctx: commands.Context[Any]) -> None:
         community = await community_of(ctx.guild)
         period = await run_sync(services.period_freeze)(
-            community_id=community.community_id, actor_label=actor(ctx)
+            community_id=community.community_id, actor_label=actor_label(ctx.author)
         )
         await reply(ctx, replies.closed_text(period))
 
@@ -193,7 +185,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     async def rafflerestart(self, ctx: commands.Context[Any]) -> None:
         community = await community_of(ctx.guild)
         period = await run_sync(services.period_restart)(
-            community_id=community.community_id, actor_label=actor(ctx)
+            community_id=community.community_id, actor_label=actor_label(ctx.author)
         )
         await reply(
             ctx, f"The old raffle is closed; raffle #{period.pk} is open. {selectors.period_url(period.pk)}"
@@ -206,7 +198,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
         community = await community_of(ctx.guild)
         first, last = parsing.parse_optional_date(start), parsing.parse_optional_date(end)
         period = await run_sync(services.period_set_dates)(
-            community_id=community.community_id, start=first, end=last, actor_label=actor(ctx)
+            community_id=community.community_id, start=first, end=last, actor_label=actor_label(ctx.author)
         )
         await reply(
             ctx, f"Raffle #{period.pk} dates changed; the draw now uses drand round {period.drand_round}."
@@ -221,14 +213,18 @@ class RaffleCog(commands.Cog, name="Raffle"):
         community = await community_of(ctx.guild)
         what = parsing.parse_draw_action(action)
         result = await run_sync(services.period_draw_current)(
-            community_id=community.community_id, action=what.kind, reason=what.reason, actor_label=actor(ctx)
+            community_id=community.community_id,
+            action=what.kind,
+            reason=what.reason,
+            actor_label=actor_label(ctx.author),
         )
         url = selectors.period_url(result.period_id)
         if not result.winners:
             await reply(ctx, f"Raffle #{result.period_id} had no tickets: no winner. {url}")
             return
         names = ", ".join(
-            f"k={w.k} **{safe(w.username or str(w.kick_user_id))}**" + (" (void)" if w.void_reason else "")
+            f"k={w.k} **{discord_safe(w.username or str(w.kick_user_id))}**"
+            + (" (void)" if w.void_reason else "")
             for w in result.winners
         )
         prefix = "Already drawn" if result.already else "Drawn"

@@ -7,15 +7,23 @@ message is kept up to date by the services through the outbox (``discord_edit``)
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import discord
 from discord.ext import commands
 
 from botworker.bridge import run_sync
-from botworker.discord.common import NO_MENTIONS, community_admin, community_of, member_is_admin, reply
-from kickbot.errors import InvalidInput, KickbotError, NotAllowed
+from botworker.discord.common import (
+    NO_MENTIONS,
+    ReplyingView,
+    actor_label,
+    community_admin,
+    community_of,
+    member_is_admin,
+    reply,
+    reply_private,
+)
+from kickbot.errors import InvalidInput, NotAllowed
 from slots.embeds import panel_embed, safe
 from slots.panel import (
     slot_panel_posted,
@@ -26,8 +34,6 @@ from slots.panel import (
 )
 from slots.selectors import slot_blacklist_entries, slot_queue_view, slot_settings_view
 from slots.services import slot_blacklist_add, slot_blacklist_remove, slot_settings_update
-
-log = logging.getLogger(__name__)
 
 CUSTOM_IDS = {
     "open": "kickbot:slots:open",
@@ -44,23 +50,12 @@ BLACKLIST_USAGE = (
 ADMIN_ONLY = "Only server admins can do that."
 
 
-def actor(user: discord.abc.User) -> str:
-    return f"discord:{user.id}"
-
-
 async def _admin_community_id(interaction: discord.Interaction) -> int:
     """The community of the button's guild, if the presser is its admin; else a refusal."""
     context = await community_of(interaction.guild)
     if not member_is_admin(interaction.user, context):
         raise NotAllowed(ADMIN_ONLY)
     return context.community_id
-
-
-async def _ephemeral(interaction: discord.Interaction, text: str) -> None:
-    if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
-    else:
-        await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
 
 class ClearConfirmView(discord.ui.View):
@@ -77,7 +72,7 @@ class ClearConfirmView(discord.ui.View):
     @discord.ui.button(label="Yes, clear the queue", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         count = await run_sync(slot_queue_clear)(
-            community_id=self.community_id, actor_label=actor(interaction.user)
+            community_id=self.community_id, actor_label=actor_label(interaction.user)
         )
         self.stop()
         await interaction.response.edit_message(
@@ -90,8 +85,10 @@ class ClearConfirmView(discord.ui.View):
         await interaction.response.edit_message(content="Nothing was cleared.", view=None)
 
 
-class SlotPanelView(discord.ui.View):
+class SlotPanelView(ReplyingView):
     """The slot request panel. Every button checks for an admin first; a refusal changes nothing."""
+
+    failure_label = "slot panel button"
 
     def __init__(self) -> None:
         super().__init__(timeout=None)
@@ -100,9 +97,9 @@ class SlotPanelView(discord.ui.View):
     async def open_requests(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         community_id = await _admin_community_id(interaction)
         await run_sync(slot_requests_set_open)(
-            community_id=community_id, requests_open=True, actor_label=actor(interaction.user)
+            community_id=community_id, requests_open=True, actor_label=actor_label(interaction.user)
         )
-        await _ephemeral(interaction, "Slot requests are open.")
+        await reply_private(interaction, "Slot requests are open.")
 
     @discord.ui.button(
         label="Close requests", style=discord.ButtonStyle.secondary, custom_id=CUSTOM_IDS["close"]
@@ -110,18 +107,18 @@ class SlotPanelView(discord.ui.View):
     async def close_requests(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         community_id = await _admin_community_id(interaction)
         await run_sync(slot_requests_set_open)(
-            community_id=community_id, requests_open=False, actor_label=actor(interaction.user)
+            community_id=community_id, requests_open=False, actor_label=actor_label(interaction.user)
         )
-        await _ephemeral(interaction, "Slot requests are closed.")
+        await reply_private(interaction, "Slot requests are closed.")
 
     @discord.ui.button(label="Pick random", style=discord.ButtonStyle.primary, custom_id=CUSTOM_IDS["pick"])
     async def pick(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         community_id = await _admin_community_id(interaction)
         result = await run_sync(slot_pick_random)(
-            community_id=community_id, actor_label=actor(interaction.user)
+            community_id=community_id, actor_label=actor_label(interaction.user)
         )
         what = result.slot.name if result.slot else result.text
-        await _ephemeral(
+        await reply_private(
             interaction,
             f"Pick #{result.number}: {safe(what)} from {safe(result.username, 64)} "
             f"(ticket {result.ticket} of {result.total}).",
@@ -133,9 +130,9 @@ class SlotPanelView(discord.ui.View):
     async def played(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         community_id = await _admin_community_id(interaction)
         await run_sync(slot_request_finish)(
-            community_id=community_id, status="played", actor_label=actor(interaction.user)
+            community_id=community_id, status="played", actor_label=actor_label(interaction.user)
         )
-        await _ephemeral(interaction, "Marked as played.")
+        await reply_private(interaction, "Marked as played.")
 
     @discord.ui.button(
         label="Skipped", style=discord.ButtonStyle.secondary, custom_id=CUSTOM_IDS["skipped"], row=1
@@ -143,9 +140,9 @@ class SlotPanelView(discord.ui.View):
     async def skipped(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         community_id = await _admin_community_id(interaction)
         await run_sync(slot_request_finish)(
-            community_id=community_id, status="skipped", actor_label=actor(interaction.user)
+            community_id=community_id, status="skipped", actor_label=actor_label(interaction.user)
         )
-        await _ephemeral(interaction, "Marked as skipped.")
+        await reply_private(interaction, "Marked as skipped.")
 
     @discord.ui.button(
         label="Clear queue", style=discord.ButtonStyle.danger, custom_id=CUSTOM_IDS["clear"], row=1
@@ -158,16 +155,6 @@ class SlotPanelView(discord.ui.View):
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
-
-    async def on_error(
-        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
-    ) -> None:
-        if isinstance(error, KickbotError):
-            text = error.message
-        else:
-            log.error("slot panel button failed", exc_info=error)
-            text = "Something went wrong on our side. Please try again in a minute."
-        await _ephemeral(interaction, text)
 
 
 class SlotsCog(commands.Cog, name="Slots"):
@@ -196,7 +183,7 @@ class SlotsCog(commands.Cog, name="Slots"):
             community_id=community.community_id,
             channel_id=channel.id,
             message_id=message.id,
-            actor_label=actor(ctx.author),
+            actor_label=actor_label(ctx.author),
         )
         await reply(ctx, "Slot panel posted. It updates as the queue changes.")
 
@@ -226,7 +213,7 @@ class SlotsCog(commands.Cog, name="Slots"):
                 changes[name] = value
         if changes:
             await run_sync(slot_settings_update)(
-                community_id=community.community_id, actor_label=actor(ctx.author), **changes
+                community_id=community.community_id, actor_label=actor_label(ctx.author), **changes
             )
         s = await run_sync(slot_settings_view)(community_id=community.community_id)
         where = f"<#{s.channel_id}>" if s.channel_id else "no channel (use `slotsettings #channel`)"
@@ -256,7 +243,7 @@ class SlotsCog(commands.Cog, name="Slots"):
             community_id=community.community_id,
             username=kick_user,
             reason=reason,
-            actor_label=actor(ctx.author),
+            actor_label=actor_label(ctx.author),
         )
         name = safe(kick_user.strip().lstrip("@"), 64)
         await reply(
@@ -270,7 +257,7 @@ class SlotsCog(commands.Cog, name="Slots"):
     async def callblacklist_remove(self, ctx: commands.Context[Any], kick_user: str) -> None:
         community = await community_of(ctx.guild)
         removed = await run_sync(slot_blacklist_remove)(
-            community_id=community.community_id, username=kick_user, actor_label=actor(ctx.author)
+            community_id=community.community_id, username=kick_user, actor_label=actor_label(ctx.author)
         )
         name = safe(kick_user.strip().lstrip("@"), 64)
         await reply(

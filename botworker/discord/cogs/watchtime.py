@@ -20,6 +20,7 @@ from discord.ext import commands, tasks
 from botworker.bridge import run_sync
 from botworker.discord.common import (
     NO_MENTIONS,
+    actor_label,
     community_admin,
     community_of,
     manage_roles_required,
@@ -73,10 +74,6 @@ def parse_count(text: str | None) -> int:
     return n
 
 
-def _safe(text: str) -> str:
-    return discord_safe(text)
-
-
 def ensure_below_invoker(ctx: commands.Context[Any], role: discord.Role) -> None:
     """Discord's own rule: a member hands out only roles below their highest role (owners any)."""
     author = ctx.author
@@ -111,10 +108,6 @@ async def observe_roles(community_id: int, guild: discord.Guild, roles: Sequence
     )
 
 
-def _actor(ctx: commands.Context[Any]) -> str:
-    return f"discord:{ctx.author.id}"
-
-
 class WatchtimeCog(commands.Cog, name="Watchtime"):
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
@@ -142,11 +135,15 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
             if who.id == ctx.author.id:
                 await reply(ctx, "Your Discord account isn't linked to Kick yet. Use `/link` first.")
             else:
-                await reply(ctx, f"{_safe(who.display_name)} hasn't linked a Kick account.")
+                await reply(ctx, f"{discord_safe(who.display_name)} hasn't linked a Kick account.")
             return
         kick_user_id, kick_name = linked
         info = await run_sync(rank_of)(community_id=community.community_id, kick_user_id=kick_user_id)
-        await reply(ctx, f"**{_safe(kick_name)}**: {describe_rank(info, escape=_safe)}.", ephemeral=False)
+        await reply(
+            ctx,
+            f"**{discord_safe(kick_name)}**: {describe_rank(info, escape=discord_safe)}.",
+            ephemeral=False,
+        )
 
     @commands.hybrid_command(  # type: ignore[arg-type]  # discord.py#9788
         name="leaderboard", description="Top viewers by watchtime (1-25, default 10)"
@@ -159,7 +156,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
         if not rows:
             await reply(ctx, "No watchtime yet.")
             return
-        lines = [f"`#{r.rank}` **{_safe(r.username)}**: {format_minutes(r.minutes)}" for r in rows]
+        lines = [f"`#{r.rank}` **{discord_safe(r.username)}**: {format_minutes(r.minutes)}" for r in rows]
         embed = discord.Embed(title=f"Watchtime: top {len(rows)}", description="\n".join(lines)[:4000])
         await ctx.send(embed=embed, allowed_mentions=NO_MENTIONS)
 
@@ -176,7 +173,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     async def _tracking_set(self, ctx: commands.Context[Any], enabled: bool) -> None:
         community = await community_of(ctx.guild)
         await run_sync(tracking_set)(
-            community_id=community.community_id, enabled=enabled, actor_label=_actor(ctx)
+            community_id=community.community_id, enabled=enabled, actor_label=actor_label(ctx.author)
         )
         await reply(ctx, "Watchtime tracking is on." if enabled else "Watchtime tracking is paused.")
 
@@ -263,7 +260,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
             community_id=community.community_id,
             role=role_facts(target, ctx.guild),
             minutes=minutes,
-            actor_label=_actor(ctx),
+            actor_label=actor_label(ctx.author),
         )
         await self._sync(community.community_id, ctx.guild)
         await reply(
@@ -283,7 +280,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
             community_id=community.community_id,
             role=role_facts(target, ctx.guild),
             minutes=minutes,
-            actor_label=_actor(ctx),
+            actor_label=actor_label(ctx.author),
         )
         await self._sync(community.community_id, ctx.guild)
         await reply(ctx, f"{target.mention} now needs {format_minutes(row.minutes_required)} of watchtime.")
@@ -295,7 +292,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
         community = await community_of(ctx.guild)
         target = await resolve_role(ctx, role)
         await run_sync(watch_role_remove)(
-            community_id=community.community_id, role_id=target.id, actor_label=_actor(ctx)
+            community_id=community.community_id, role_id=target.id, actor_label=actor_label(ctx.author)
         )
         await self._sync(community.community_id, ctx.guild)
         await reply(ctx, f"{target.mention} is no longer a watchtime role; members who got it lose it.")
@@ -306,7 +303,10 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
         if enabled:
             ensure_below_invoker(ctx, target)
         await run_sync(watch_role_set_enabled)(
-            community_id=community.community_id, role_id=target.id, enabled=enabled, actor_label=_actor(ctx)
+            community_id=community.community_id,
+            role_id=target.id,
+            enabled=enabled,
+            actor_label=actor_label(ctx.author),
         )
         await self._sync(community.community_id, ctx.guild)
         if enabled:
