@@ -15,8 +15,7 @@ from kickbot.redis_client import get_redis, key
 from raffle import services
 from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleSettings, ShuffleAccount
-from raffle.services.shuffle import shuffle_remember, tickets_apply_wagers
-from raffle.services.tickets import tickets_convert_watchtime
+from raffle.services import drawing, shuffle, tickets
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ def shuffle_poll_once() -> PollOutcome:
         # The campaign codes and the wager mode are the period's committed rules (empty codes: all).
         counted = only_campaigns(rows, rules.get("shuffle_campaign_codes") or None)
         if pid == period.pk:
-            shuffle_remember(
+            shuffle.shuffle_remember(
                 starts_at=period.starts_at, amounts={row.username.lower(): row.wager_cents for row in counted}
             )
         if rules.get("wager_mode") == RaffleSettings.WagerMode.WEIGHTED:
@@ -88,7 +87,7 @@ def shuffle_poll_once() -> PollOutcome:
             }
         else:
             amounts = {row.username.lower(): row.wager_cents for row in counted}
-        awarded += tickets_apply_wagers(period_id=pid, amounts=amounts)
+        awarded += shuffle.tickets_apply_wagers(period_id=pid, amounts=amounts)
     same_window.update(wager_polled_at=now)
     return PollOutcome("ok", f"{len(rows)} rows", awarded)
 
@@ -105,7 +104,7 @@ def raffle_watchtime_convert() -> int:
     for community_id in RafflePeriod.objects.filter(status=RafflePeriod.Status.OPEN).values_list(
         "community_id", flat=True
     ):
-        total += tickets_convert_watchtime(community_id=community_id)
+        total += tickets.tickets_convert_watchtime(community_id=community_id)
     return total
 
 
@@ -116,13 +115,13 @@ def raffle_rollover() -> int:
     for community_id in RafflePeriod.objects.values_list("community_id", flat=True).distinct():
         if services.raffle_rollover(community_id=community_id).ran:
             ran += 1
-    services.raffle_draw_due()
+    drawing.raffle_draw_due()
     return ran
 
 
 @shared_task(ignore_result=True)
 def raffle_draw_due() -> int:
-    return len(services.raffle_draw_due())
+    return len(drawing.raffle_draw_due())
 
 
 @shared_task(ignore_result=True)
@@ -133,7 +132,7 @@ def raffle_draw_period(period_id: int) -> str:
     ``raffle_draw_due``, which logs the attempts and applies the fallback rule.
     """
     try:
-        result = services.period_draw(period_id=period_id, actor_label="system:auto-draw")
+        result = drawing.period_draw(period_id=period_id, actor_label="system:auto-draw")
     except DrawWaiting as exc:
         return f"waiting: {exc}"
     return "already" if result.already else "drawn"

@@ -17,6 +17,7 @@ from raffle import services as rsv
 from raffle.draw import round_time
 from raffle.errors import DrawWaiting
 from raffle.parsing import parse_optional_date
+from raffle.services.drawing import period_draw
 from raffle.services.shuffle import shuffle_verify
 
 BOARD_SIZE = 50
@@ -87,7 +88,7 @@ def raffle_draw(request: HttpRequest) -> str:
     if period_id not in {p.id for p in rs.period_list(community_id=community.pk, limit=1000)}:
         raise InvalidInput("That raffle is not in this community.")
     try:
-        result = rsv.period_draw(period_id=period_id, actor_label=actor(request))  # type: ignore[arg-type]
+        result = period_draw(period_id=period_id, actor_label=actor(request))  # type: ignore[arg-type]
     except DrawWaiting as exc:
         raise InvalidInput(f"Not drawn yet: {exc}") from None
     names = ", ".join(w.username or str(w.kick_user_id) for w in result.winners) or "no entrants"

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from accounts import services as account_services
-from raffle import services as raffle_services
 from raffle.models import RafflePeriod
+from raffle.services.drawing import period_draw
 from raffle.services.tickets import tickets_admin_adjust, tickets_award_gift
 from tests.dashboard.conftest import DISCORD, LINKED, World
 from tests.raffle.conftest import FakeRelay, use_round
@@ -23,7 +23,7 @@ def feed(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def record(**kwargs: Any) -> None:
         sent.append(kwargs)
 
-    monkeypatch.setattr(raffle_services, "live_publish", record)
+    monkeypatch.setattr("raffle.services.drawing.live_publish", record)
     monkeypatch.setattr("raffle.services.tickets.live_publish", record)
     monkeypatch.setattr(account_services, "live_publish", record)
     return sent
@@ -57,8 +57,8 @@ def test_draw_publishes_the_winners(
     world: World, feed: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     use_round(RafflePeriod.objects.get(pk=world.period.pk))
-    monkeypatch.setattr(raffle_services, "drand_client_factory", FakeRelay().client)
-    raffle_services.period_draw(period_id=world.period.pk, actor_label="t")
+    monkeypatch.setattr("raffle.services.drawing.drand_client_factory", FakeRelay().client)
+    period_draw(period_id=world.period.pk, actor_label="t")
     assert feed[-1]["kind"] == "raffle.draw" and "SlotFan" in feed[-1]["data"]["text"]
 
 

@@ -32,7 +32,7 @@ class Case:
 
 def _freeze(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     use_round(RafflePeriod.objects.get(pk=world.period.pk))
-    monkeypatch.setattr(raffle_services, "drand_client_factory", FakeRelay().client)
+    monkeypatch.setattr("raffle.services.drawing.drand_client_factory", FakeRelay().client)
 
 
 def _gtb(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

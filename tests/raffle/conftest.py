@@ -72,7 +72,7 @@ class FakeRelay:
 @pytest.fixture
 def relay(monkeypatch: pytest.MonkeyPatch) -> FakeRelay:
     fake = FakeRelay()
-    monkeypatch.setattr(services, "drand_client_factory", fake.client)
+    monkeypatch.setattr("raffle.services.drawing.drand_client_factory", fake.client)
     return fake
 
 

@@ -29,6 +29,7 @@ from raffle.draw import build_snapshot, draw_winners, round_time
 from raffle.errors import DrawWaiting, PeriodNotOpen
 from raffle.models import RafflePeriod, RaffleWinner, TicketBalance, TicketEntry, WatchWindow
 from raffle.proof import proof_document
+from raffle.services.drawing import period_choose_fallback, period_draw, period_draw_current, period_reroll
 from raffle.services.tickets import tickets_admin_adjust, tickets_convert_watchtime
 from tests.raffle.conftest import DEC, NOV, NOW, RANDOMNESS, ROUND, FakeRelay, kick_user, use_round
 from tests.raffle.test_verifier import NODE, run_js
@@ -155,13 +156,13 @@ def test_2_rerolls_are_capped_and_only_for_listed_reasons(
     for i in range(1, 11):
         give(community, i, 10)
     use_round(period)
-    services.period_draw(period_id=period.pk, actor_label="t")
+    period_draw(period_id=period.pk, actor_label="t")
     with pytest.raises(InvalidInput, match="Reroll only for a reason"):
-        services.period_reroll(period_id=period.pk, reason="they are not my friend", actor_label="t")
+        period_reroll(period_id=period.pk, reason="they are not my friend", actor_label="t")
     for reason in ("declined", "unreachable", "ineligible"):
-        services.period_reroll(period_id=period.pk, reason=reason, actor_label="t")
+        period_reroll(period_id=period.pk, reason=reason, actor_label="t")
     with pytest.raises(NotAllowed, match="allows 3 reroll"):
-        services.period_reroll(period_id=period.pk, reason="declined", actor_label="t")
+        period_reroll(period_id=period.pk, reason="declined", actor_label="t")
     doc = proof_document(RafflePeriod.objects.select_related("community").get(pk=period.pk))
     assert doc["rerolls"] == 3
     checks = {c.name: c for c in verifier.verify(doc)}
@@ -182,15 +183,15 @@ def test_3_fallback_needs_logged_failures_not_a_wait(
     # A raffledraw before the round only waits: that is not a failure of the round.
     with time_machine.travel(datetime.fromtimestamp(round_time(ROUND) - 5, tz=UTC), tick=False):
         with pytest.raises(DrawWaiting, match="waiting for drand"):
-            services.period_draw(period_id=period.pk, actor_label="t")
+            period_draw(period_id=period.pk, actor_label="t")
     with pytest.raises(NotAllowed, match="nobody can choose it"):
-        services.period_choose_fallback(period_id=period.pk, actor_label="discord:1")
+        period_choose_fallback(period_id=period.pk, actor_label="discord:1")
     with pytest.raises(NotAllowed):
-        services.period_draw_current(community_id=community.pk, action="fallback", actor_label="discord:1")
+        period_draw_current(community_id=community.pk, action="fallback", actor_label="discord:1")
     period.refresh_from_db()
     assert period.fallback_round is None and period.draw_attempts == []
     # The round is out: the committed outcome is drawn, and the verifier checks the rule.
-    services.period_draw(period_id=period.pk, actor_label="t")
+    period_draw(period_id=period.pk, actor_label="t")
     doc = proof_document(RafflePeriod.objects.select_related("community").get(pk=period.pk))
     assert {c.name: c.ok for c in verifier.verify(doc)}["fallback"] is True
     # A proof that switched rounds without the logged failures FAILS.
@@ -229,7 +230,7 @@ def test_4_a_drawn_period_cannot_be_rewritten_in_sql(
 ) -> None:
     fill(community)
     use_round(period)
-    services.period_draw(period_id=period.pk, actor_label="t")
+    period_draw(period_id=period.pk, actor_label="t")
     refused(f"UPDATE raffle_raffleperiod SET {column} = %s WHERE id = %s", [value, period.pk])
 
 
@@ -239,7 +240,7 @@ def test_4_ledger_balances_and_winners_cannot_be_deleted(
 ) -> None:
     fill(community)
     use_round(period)
-    services.period_draw(period_id=period.pk, actor_label="t")
+    period_draw(period_id=period.pk, actor_label="t")
     refused(f"DELETE FROM {table} WHERE period_id = %s", [period.pk])
 
 
@@ -270,7 +271,7 @@ def test_5_the_winners_name_comes_from_the_drawn_kick_account(
         kick_user(uid, f"viewer{uid}")
     fill(community)
     use_round(period)
-    services.period_draw(period_id=period.pk, actor_label="t")
+    period_draw(period_id=period.pk, actor_label="t")
     winner = RaffleWinner.objects.get(period=period)
     refused("UPDATE raffle_rafflewinner SET username = %s WHERE id = %s", ["my_friend", winner.pk])
     refused("UPDATE raffle_rafflewinner SET kick_user_id = %s WHERE id = %s", [CHOSEN, winner.pk])

@@ -17,6 +17,7 @@ from django.test import Client
 
 from raffle import services
 from raffle.models import RafflePeriod
+from raffle.services.drawing import period_draw
 from raffle.services.tickets import tickets_admin_adjust
 from tests.raffle.conftest import DEC, NOV, RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
 
@@ -50,7 +51,7 @@ def drawn(community: Any, clock: Any, relay: FakeRelay) -> RafflePeriod:
     period = services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
     fill(community)
     use_round(period)
-    services.period_draw(period_id=period.pk, actor_label="t")
+    period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
     return period
 

@@ -14,6 +14,7 @@ from raffle import rules, services, tasks
 from raffle.draw import build_snapshot, draw_winners, seed_hash
 from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleWinner, RolloverRun, TicketBalance
+from raffle.services.drawing import period_choose_fallback, period_draw, period_reroll
 from raffle.services.tickets import tickets_admin_adjust, tickets_convert_watchtime
 from tests.raffle.conftest import NOW, RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
 from watchtime.models import WatchMonthly
@@ -54,7 +55,7 @@ def test_draw_matches_the_test_vector_winners(community: Any, period: RafflePeri
     fill(community, TICKETS)
     kick_user(404, "winner404")
     use_round(period)
-    result = services.period_draw(period_id=period.pk, actor_label="t")
+    result = period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
     snap = build_snapshot(list(TICKETS.items()))
     expected = draw_winners(period.server_seed, snap, RANDOMNESS, 1)
@@ -69,8 +70,8 @@ def test_a_second_draw_returns_the_first_result(
 ) -> None:
     fill(community, TICKETS)
     use_round(period)
-    first = services.period_draw(period_id=period.pk, actor_label="t")
-    again = services.period_draw(period_id=period.pk, actor_label="t")
+    first = period_draw(period_id=period.pk, actor_label="t")
+    again = period_draw(period_id=period.pk, actor_label="t")
     assert again.already and [w.pk for w in again.winners] == [w.pk for w in first.winners]
     assert RaffleWinner.objects.count() == 1
 
@@ -81,7 +82,7 @@ def test_draw_before_the_round_is_emitted_waits_and_says_why(
     fill(community, TICKETS)
     services.period_freeze(community_id=community.pk, actor_label="t")
     with pytest.raises(DrawWaiting, match="waiting for drand quicknet round"):
-        services.period_draw(period_id=period.pk, actor_label="t")
+        period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
     assert period.status == "frozen" and "waiting for drand" in period.draw_wait_reason
     assert relay.calls == []
@@ -94,7 +95,7 @@ def test_unreachable_beacon_waits_and_records_the_reason(
     use_round(period)
     relay.down = True
     with pytest.raises(DrawWaiting, match="could not be fetched"):
-        services.period_draw(period_id=period.pk, actor_label="t")
+        period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
     assert period.status == "frozen" and not RaffleWinner.objects.exists()
 
@@ -104,15 +105,15 @@ def test_a_forged_beacon_is_not_used(community: Any, period: RafflePeriod, relay
     use_round(period)
     relay.rounds = {ROUND: "8" + relay.rounds[ROUND][1:]}
     with pytest.raises(DrawWaiting):
-        services.period_draw(period_id=period.pk, actor_label="t")
+        period_draw(period_id=period.pk, actor_label="t")
     assert not RaffleWinner.objects.exists()
 
 
 def test_reroll_is_the_next_k(community: Any, period: RafflePeriod, relay: FakeRelay) -> None:
     fill(community, TICKETS)
     use_round(period)
-    services.period_draw(period_id=period.pk, actor_label="t")
-    w = services.period_reroll(period_id=period.pk, reason="unreachable", actor_label="t")
+    period_draw(period_id=period.pk, actor_label="t")
+    w = period_reroll(period_id=period.pk, reason="unreachable", actor_label="t")
     period.refresh_from_db()
     expected = draw_winners(period.server_seed, build_snapshot(list(TICKETS.items())), RANDOMNESS, 2)
     assert (w.k, w.kick_user_id) == (1, expected[1].kick_user_id)
@@ -126,8 +127,8 @@ def test_draw_announces_once_on_discord_and_kick(
     fill(community, TICKETS)
     kick_user(404, "@everyone")
     use_round(period)
-    services.period_draw(period_id=period.pk, actor_label="t")
-    services.period_draw(period_id=period.pk, actor_label="t")
+    period_draw(period_id=period.pk, actor_label="t")
+    period_draw(period_id=period.pk, actor_label="t")
     winners = OutboxMessage.objects.filter(dedupe_key__startswith=f"raffle:{period.pk}:winners")
     assert sorted(winners.values_list("kind", flat=True)) == ["discord_message", "kick_chat"]
     discord_msg = winners.get(kind="discord_message")
@@ -220,21 +221,21 @@ def test_fallback_round_follows_the_rule_after_logged_failures(
     fill(community, TICKETS)
     use_round(period, ROUND - 1000)  # a round no relay can give
     relay = FakeRelay(rounds={})
-    monkeypatch.setattr(services, "drand_client_factory", relay.client)
+    monkeypatch.setattr("raffle.services.drawing.drand_client_factory", relay.client)
     with pytest.raises(DrawWaiting):
-        services.period_draw(period_id=period.pk, actor_label="t")
+        period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
     assert len(period.draw_attempts) == 1 and period.fallback_round is None
     assert "HTTP 404" in period.draw_attempts[0]["answers"]
     with pytest.raises(NotAllowed, match="failed for 10 minutes"):
-        services.period_choose_fallback(period_id=period.pk, actor_label="discord:1")
+        period_choose_fallback(period_id=period.pk, actor_label="discord:1")
     monkeypatch.setattr(rules, "quicknet_round_at", lambda ts: ROUND)
     with time_machine.travel(NOW + timedelta(minutes=10), tick=False):
         with pytest.raises(DrawWaiting, match="fallback round"):
-            services.period_draw(period_id=period.pk, actor_label="t")
+            period_draw(period_id=period.pk, actor_label="t")
     relay.rounds = {ROUND: SIGNATURE}
     with time_machine.travel(NOW + timedelta(minutes=11), tick=False):
-        services.period_draw(period_id=period.pk, actor_label="t")
+        period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
     assert (period.status, period.fallback_round, period.beacon_round) == ("drawn", ROUND, ROUND)
     assert period.fallback_chosen_by == "rule"

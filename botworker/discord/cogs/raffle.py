@@ -18,6 +18,7 @@ from botworker.discord.common import actor_label, community_admin, community_of,
 from kickbot.errors import KickbotError
 from kickbot.text import discord_safe
 from raffle import parsing, replies, selectors, services
+from raffle.services.drawing import period_draw_current
 from raffle.services.shuffle import shuffle_claim, shuffle_verify
 from raffle.services.tickets import tickets_admin_adjust
 
@@ -212,7 +213,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     async def raffledraw(self, ctx: commands.Context[Any], *, action: str = "") -> None:
         community = await community_of(ctx.guild)
         what = parsing.parse_draw_action(action)
-        result = await run_sync(services.period_draw_current)(
+        result = await run_sync(period_draw_current)(
             community_id=community.community_id,
             action=what.kind,
             reason=what.reason,
