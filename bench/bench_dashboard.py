@@ -37,7 +37,7 @@ def _cleanup() -> None:
     from django.contrib.auth import get_user_model
 
     from kickbot.models import Community
-    from raffle.services import raffle_periods_purge
+    from raffle.services.periods import raffle_periods_purge
 
     ids = list(Community.objects.filter(kick_channel_slug=SLUG).values_list("id", flat=True))
     with connection.cursor() as cur:

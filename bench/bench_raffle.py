@@ -32,7 +32,7 @@ def _ensure_tables() -> None:
 
 def _cleanup() -> None:
     from kickbot.models import Community
-    from raffle.services import raffle_periods_purge
+    from raffle.services.periods import raffle_periods_purge
 
     for cid in Community.objects.filter(kick_channel_slug=SLUG).values_list("id", flat=True):
         # Period rows first, then 1M balances in one statement: the raffle guards refuse deleting

@@ -22,6 +22,7 @@ from dashboard.roles import OWNER, PERM_MANAGE, PERM_MODERATE, ROLES
 from kickbot.errors import InvalidInput, NotAllowed
 from kickbot.models import Community
 from kickbot.services import audit_record
+from raffle.services.tickets import tickets_admin_adjust, tickets_amount_check
 
 SETUP_SALT = "kickbot.dashboard.owner-setup"
 SETUP_MAX_AGE_S = 24 * 3600
@@ -110,12 +111,11 @@ def dashboard_tickets_adjust(
 ) -> int:
     """Give or remove tickets from the dashboard; returns the new balance.
 
-    The role rules live here; the ledger write and its audit row are ``raffle.services.tickets_admin_adjust``.
+    The role rules live here; the ledger write and its audit row are
+    ``raffle.services.tickets.tickets_admin_adjust``.
     ``request_key`` (the form's one-time id) makes a double submit a no-op. A moderator's gifts are
     also capped per raffle (the committed ``moderator_cap``, in the raffle service).
     """
-    from raffle.services.tickets import tickets_admin_adjust, tickets_amount_check
-
     value = tickets_amount_check(amount)
     if not user.has_perm(PERM_MANAGE):
         if not user.has_perm(PERM_MODERATE):

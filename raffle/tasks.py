@@ -12,10 +12,9 @@ from django.utils import timezone
 
 from kickbot.integrations.shuffle import ShuffleClient, ShuffleError, only_campaigns
 from kickbot.redis_client import get_redis, key
-from raffle import services
 from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleSettings, ShuffleAccount
-from raffle.services import drawing, shuffle, tickets
+from raffle.services import drawing, rollover, shuffle, tickets
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ def raffle_rollover() -> int:
     """The monthly rollover for every community with a raffle (once per month each), then due draws."""
     ran = 0
     for community_id in RafflePeriod.objects.values_list("community_id", flat=True).distinct():
-        if services.raffle_rollover(community_id=community_id).ran:
+        if rollover.raffle_rollover(community_id=community_id).ran:
             ran += 1
     drawing.raffle_draw_due()
     return ran

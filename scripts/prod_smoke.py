@@ -205,7 +205,7 @@ def smoke(stack: ExitStack) -> list[str]:
         "from datetime import timedelta\n"
         "from django.utils import timezone\n"
         "from kickbot.models import Community\n"
-        "from raffle.services import period_open\n"
+        "from raffle.services.periods import period_open\n"
         "now = timezone.now()\n"
         f"c = Community.objects.get(kick_channel_slug={COMMUNITY!r})\n"
         "print(period_open(community=c, starts_at=now, ends_at=now + timedelta(days=30), "

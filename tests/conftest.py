@@ -44,7 +44,7 @@ def _redis_server() -> Iterator[None]:
 def _flush_raffle_periods_first() -> Iterator[None]:
     """SQLite's test flush deletes tables in set order; the raffle guards refuse deleting ledger,
     balance and winner rows while their period exists (migration raffle 0004), so the flush
-    deletes the periods first, as ``raffle.services.raffle_periods_purge`` does."""
+    deletes the periods first, as ``raffle.services.periods.raffle_periods_purge`` does."""
     from django.db import connection
 
     if connection.vendor != "sqlite":  # Postgres flushes with TRUNCATE: no row triggers fire

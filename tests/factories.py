@@ -42,10 +42,10 @@ def raffle_open_now(community: Community, *, days: int = 20) -> None:
 
     from django.utils import timezone
 
-    from raffle import services
+    from raffle.services.periods import period_open
 
     now = timezone.now()
-    services.period_open(
+    period_open(
         community=community,
         starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=days),

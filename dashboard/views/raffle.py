@@ -13,11 +13,12 @@ from dashboard.roles import PERM_MANAGE, PERM_MODERATE, PERM_VIEW
 from dashboard.views.common import actor, community_or_404, int_field, text_field, write_view
 from kickbot.errors import InvalidInput
 from raffle import selectors as rs
-from raffle import services as rsv
 from raffle.draw import round_time
 from raffle.errors import DrawWaiting
 from raffle.parsing import parse_optional_date
 from raffle.services.drawing import period_draw
+from raffle.services.periods import period_start
+from raffle.services.rollover import period_freeze
 from raffle.services.shuffle import shuffle_verify
 
 BOARD_SIZE = 50
@@ -64,14 +65,14 @@ def raffle_start(request: HttpRequest) -> str:
     community = community_or_404(request)
     start = parse_optional_date(text_field(request, "start", max_length=10))
     end = parse_optional_date(text_field(request, "end", max_length=10))
-    period = rsv.period_start(community_id=community.pk, start=start, end=end, actor_label=actor(request))
+    period = period_start(community_id=community.pk, start=start, end=end, actor_label=actor(request))
     return f"Raffle #{period.pk} is open."
 
 
 @write_view(PERM_MANAGE, "dashboard:raffle")
 def raffle_end(request: HttpRequest) -> str:
     community = community_or_404(request)
-    period = rsv.period_freeze(community_id=community.pk, actor_label=actor(request))
+    period = period_freeze(community_id=community.pk, actor_label=actor(request))
     due = datetime.fromtimestamp(round_time(period.drand_round), tz=UTC)
     return (
         f"Raffle #{period.pk} is closed; its snapshot is published. It is drawn with drand round "

@@ -22,7 +22,7 @@ from gtb.parsing import format_cents, max_amount_cents
 from kickbot.errors import InvalidInput
 from kickbot.services import community_save
 from raffle import selectors as rs
-from raffle import services as rsv
+from raffle.services.periods import raffle_settings_update
 from slots import selectors as ss
 from slots import services as ssv
 from timers import services as tsv
@@ -111,7 +111,7 @@ def _save(request: HttpRequest, section: str) -> str:
         return "Watchtime settings saved."
     if section == "raffle":
         data = _clean(forms.RaffleSettingsForm(request.POST))
-        rsv.raffle_settings_update(community_id=cid, actor_label=who, **data)
+        raffle_settings_update(community_id=cid, actor_label=who, **data)
         return "Raffle settings saved; they apply from the next raffle period."
     if section == "slots":
         data = _clean(forms.SlotSettingsForm(request.POST))

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import KickUser, Link
 from accounts.services import link_request_create
 from kickbot.models import Community
-from raffle import services as raffle_services
+from raffle.services.periods import period_open
 from tests.browser import asgi_server
 from tests.factories import PASSWORD
 
@@ -58,7 +58,7 @@ def test_public_pages_and_the_raffle_verifier_run_under_the_policy(
     page: Any, base_url: str, community: Community
 ) -> None:
     now = timezone.now()
-    period = raffle_services.period_open(
+    period = period_open(
         community=community,
         starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=5),

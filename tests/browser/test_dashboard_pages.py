@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import KickUser, Link
 from kickbot.models import Community
-from raffle import services as raffle_services
+from raffle.services.periods import period_open
 from raffle.services.tickets import tickets_admin_adjust
 from slots.services import slot_request_create
 from tests.browser import asgi_server
@@ -59,7 +59,7 @@ def base_url() -> str:
 @pytest.fixture
 def world(community: Community) -> Community:
     now = timezone.now()
-    raffle_services.period_open(
+    period_open(
         community=community,
         starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=10),

@@ -13,8 +13,8 @@ import time_machine
 from accounts.models import KickUser, Link
 from gtb.models import GtbSession
 from kickbot.models import Community
-from raffle import services as raffle_services
 from raffle.models import RafflePeriod, ShuffleAccount
+from raffle.services.periods import period_open
 from raffle.services.tickets import tickets_admin_adjust
 from slots.services import slot_request_create
 from timers.services import timed_message_create
@@ -45,7 +45,7 @@ def clock() -> Iterator[time_machine.Traveller]:
 
 @pytest.fixture
 def world(community: Community, clock: Any) -> World:
-    period = raffle_services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="test")
+    period = period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="test")
     Link.objects.create(
         discord_user_id=DISCORD, kick_user=KickUser.objects.create(user_id=LINKED, username="SlotFan")
     )

@@ -17,8 +17,8 @@ from dashboard.models import TicketDay
 from gtb.models import GtbGuess, GtbSession
 from kickbot.errors import InvalidInput, NotAllowed
 from kickbot.models import AuditLog
-from raffle import services as raffle_services
 from raffle.models import RafflePeriod, RaffleWinner, TicketBalance, TicketEntry
+from raffle.services.rollover import period_freeze
 from raffle.services.tickets import tickets_admin_adjust
 from slots.models import SlotRequest
 from tests.dashboard.conftest import LINKED, PLAIN, World
@@ -285,7 +285,7 @@ def test_forget_user_deletes_the_viewers_data(world: World) -> None:
 
 
 def test_forget_user_keeps_drawn_proof_rows_by_id_without_a_name(world: World) -> None:
-    raffle_services.period_freeze(community_id=world.community.pk, actor_label="t")
+    period_freeze(community_id=world.community.pk, actor_label="t")
     RaffleWinner.objects.create(
         period=world.period, k=0, kick_user_id=LINKED, username="SlotFan", ticket=1, total=50, tickets=50
     )

@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from kickbot.models import AuditLog
-from raffle import services as raffle_services
 from raffle.models import RafflePeriod
+from raffle.services.rollover import period_freeze
 from tests.dashboard.conftest import LINKED, World, running_gtb
 from tests.raffle.conftest import FakeRelay, use_round
 
@@ -46,7 +46,7 @@ def _closed_requests(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _no_open_period(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    raffle_services.period_freeze(community_id=world.community.pk, actor_label="test")
+    period_freeze(community_id=world.community.pk, actor_label="test")
 
 
 CATALOGUE = b'[{"name": "Book of Dead", "provider": "Play\'n GO"}]'

@@ -25,7 +25,7 @@ def setup() -> None:
     from kickbot import kick
     from kickbot.integrations.kick import TokenSet
     from kickbot.models import Community
-    from raffle import services as raffle_services
+    from raffle.services.periods import period_open
 
     community, _ = Community.objects.update_or_create(
         kick_channel_slug="streamer",
@@ -55,7 +55,7 @@ def setup() -> None:
     from raffle.models import RafflePeriod
 
     if not RafflePeriod.objects.filter(community=community).exists():
-        raffle_services.period_open(
+        period_open(
             community=community,
             starts_at=now - timedelta(days=1),
             ends_at=now + timedelta(days=20),
@@ -235,13 +235,13 @@ def seed_rollover(n_viewers: int, minutes: int, more: int) -> None:
     ``more`` minutes each since that conversion. Auto-draw is off (no beacon on loopback).
     """
     from kickbot.months import local_month_start, month_before, month_starts_at
-    from raffle import services
     from raffle.models import RafflePeriod, RolloverRun
+    from raffle.services.periods import raffle_settings_update
     from raffle.services.tickets import tickets_convert_watchtime
     from watchtime.models import WatchMonthly
 
     cid = _community_id()
-    services.raffle_settings_update(community_id=cid, actor_label="faults", auto_draw=False)
+    raffle_settings_update(community_id=cid, actor_label="faults", auto_draw=False)
     period = RafflePeriod.objects.select_related("community").get(community_id=cid, status="open")
     tz = period.community.timezone
     this_month = local_month_start(timezone.now(), tz)

@@ -11,8 +11,8 @@ from asgiref.sync import sync_to_async
 from botworker.kick.events import GiftEvent
 from botworker.kick.handlers import EventContext
 from gifts import kick_events
-from raffle import services
 from raffle.models import TicketEntry
+from raffle.services.periods import period_open
 from tests.botworker.test_bridge import _end_this_connection, needs_server
 
 
@@ -22,7 +22,7 @@ async def test_a_gift_whose_connection_is_cut_is_awarded_once_on_a_new_one(
     community: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Pusher-only gifts are never re-sent by Kick: the keyed award runs again instead of failing."""
-    await sync_to_async(services.period_open)(
+    await sync_to_async(period_open)(
         community=community,
         starts_at=datetime(2026, 11, 1, tzinfo=UTC),
         ends_at=datetime(2099, 1, 1, tzinfo=UTC),

@@ -12,9 +12,10 @@ import time_machine
 
 from accounts.models import KickUser, Link
 from kickbot.integrations.drand import DrandClient
-from raffle import services
 from raffle.draw import round_time
 from raffle.models import RafflePeriod
+from raffle.services.periods import period_open
+from raffle.services.rollover import period_freeze
 
 # The real quicknet round recorded in /work/shared/STACK-NOTES.md.
 ROUND = 657413
@@ -33,7 +34,7 @@ def clock() -> Iterator[time_machine.Traveller]:
 
 @pytest.fixture
 def period(community: Any, clock: Any) -> RafflePeriod:
-    return services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="test")
+    return period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="test")
 
 
 def kick_user(user_id: int, username: str, *, discord_id: int | None = None) -> KickUser:
@@ -91,7 +92,7 @@ def use_round(period: RafflePeriod, round_no: int = ROUND, *, actor_label: str =
     length = period.ends_at - period.starts_at
     RafflePeriod.objects.filter(pk=period.pk).update(starts_at=closes - length, ends_at=closes)
     with time_machine.travel(closes - timedelta(seconds=1), tick=False):
-        services.period_freeze(community_id=period.community_id, actor_label=actor_label)
+        period_freeze(community_id=period.community_id, actor_label=actor_label)
     period.refresh_from_db()
     assert period.drand_round == round_no, (period.drand_round, round_no)
     return period

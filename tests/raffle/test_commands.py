@@ -19,9 +19,10 @@ from botworker.commands import Invocation, Level, registry
 from botworker.discord.cogs.raffle import RaffleCog
 from botworker.discord.common import AdminRequired, ensure_admin
 from kickbot.errors import InvalidInput, KickbotError, NotAllowed
-from raffle import services
 from raffle.errors import BadDate
 from raffle.models import RafflePeriod, ShuffleAccount, TicketBalance, TicketEntry
+from raffle.services.periods import period_open
+from raffle.services.rollover import period_freeze
 from raffle.services.shuffle import shuffle_claim
 from raffle.services.tickets import tickets_admin_adjust
 from tests.fakes.discord import MockBot, MockContext, MockGuild, MockMember, no_mentions
@@ -63,7 +64,7 @@ def admin_ctx(guild: MockGuild) -> MockContext:
 
 
 def open_period(community: Any) -> RafflePeriod:
-    return services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
+    return period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
 
 
 def said(ctx: MockContext) -> str:
@@ -137,7 +138,7 @@ async def test_discord_tickets_shows_range_once_frozen(
         await sync_to_async(tickets_admin_adjust)(
             community_id=community.pk, kick_user_id=uid, amount=n, remove=False, reason="", actor_label="t"
         )
-    await sync_to_async(services.period_freeze)(community_id=community.pk, actor_label="t")
+    await sync_to_async(period_freeze)(community_id=community.pk, actor_label="t")
     ctx = MockContext(guild=guild, author=viewer_member)
     await cog.tickets.callback(cog, ctx)
     text = said(ctx)
@@ -343,7 +344,7 @@ async def test_raffledraw_before_the_beacon_says_why(
     cog: RaffleCog, guild: MockGuild, community: Any
 ) -> None:
     await sync_to_async(open_period)(community)
-    await sync_to_async(services.period_freeze)(community_id=community.pk, actor_label="t")
+    await sync_to_async(period_freeze)(community_id=community.pk, actor_label="t")
     with pytest.raises(KickbotError, match="waiting for drand"):
         await cog.raffledraw.callback(cog, admin_ctx(guild), action="")
 
@@ -353,6 +354,6 @@ async def test_raffledraw_bad_action_is_refused(
     cog: RaffleCog, guild: MockGuild, community: Any, action: str
 ) -> None:
     await sync_to_async(open_period)(community)
-    await sync_to_async(services.period_freeze)(community_id=community.pk, actor_label="t")
+    await sync_to_async(period_freeze)(community_id=community.pk, actor_label="t")
     with pytest.raises(KickbotError):
         await cog.raffledraw.callback(cog, admin_ctx(guild), action=action)

@@ -29,10 +29,10 @@ from django.test import override_settings
 from botworker.discord.cogs.raffle import RaffleCog
 from kickbot.errors import KickbotError
 from kickbot.integrations.drand import QUICKNET_CHAIN_HASH
-from raffle import services
 from raffle.draw import round_time
 from raffle.models import RafflePeriod
 from raffle.proof import proof_document
+from raffle.services.periods import period_open
 from raffle.services.tickets import tickets_admin_adjust
 from tests.fakes.discord import MockBot, MockContext, MockGuild, MockMember
 from tests.raffle.conftest import ROUND, SIGNATURE
@@ -97,7 +97,7 @@ async def test_raffleend_then_raffledraw_draws_within_90_seconds(community: Any,
     author = MockMember(id=222_222, guild=guild, guild_permissions=discord.Permissions(manage_guild=True))
     cog = RaffleCog(MockBot())
     with override_settings(DRAND_URLS=[relay_url]), time_machine.travel(START, tick=False) as clock:
-        await sync_to_async(services.period_open)(
+        await sync_to_async(period_open)(
             community=community,
             starts_at=START - timedelta(days=14),
             ends_at=START + timedelta(days=16),

@@ -7,13 +7,15 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from kickbot.errors import InvalidInput
 from kickbot.models import AuditLog
-from raffle import services
 from raffle.errors import NoOpenPeriod
 from raffle.models import RafflePeriod, ShuffleAccount, TicketBalance, TicketEntry, WatchWindow
 from raffle.parsing import parse_ticket_amount
+from raffle.services.periods import period_open, raffle_settings_update
+from raffle.services.rollover import period_freeze
 from raffle.services.shuffle import tickets_apply_wagers
 from raffle.services.tickets import tickets_admin_adjust, tickets_award_gift, tickets_convert_watchtime
 from tests.raffle.conftest import DEC, NOV, kick_user
@@ -68,7 +70,7 @@ def test_watchtime_conversion_replayed_awards_once(community: Any, period: Raffl
 
 
 def test_watchtime_uses_the_rate_committed_at_open(community: Any, period: RafflePeriod) -> None:
-    services.raffle_settings_update(community_id=community.pk, actor_label="t", tickets_per_hour=100)
+    raffle_settings_update(community_id=community.pk, actor_label="t", tickets_per_hour=100)
     watched(community, 60)
     assert tickets_convert_watchtime(community_id=community.pk) == 10
 
@@ -85,9 +87,7 @@ def test_watchtime_of_other_months_and_communities_does_not_count(
 
 def test_period_opened_mid_month_does_not_count_earlier_minutes(community: Any, clock: Any) -> None:
     watched(community, 120)
-    p = services.period_open(
-        community=community, starts_at=services.timezone.now(), ends_at=DEC, actor_label="t"
-    )
+    p = period_open(community=community, starts_at=timezone.now(), ends_at=DEC, actor_label="t")
     assert WatchWindow.objects.get(period=p).base_minutes == 120
     watched(community, 150)
     assert tickets_convert_watchtime(community_id=community.pk) == 5
@@ -113,10 +113,8 @@ def test_gift_replayed_in_the_next_period_is_not_counted_again(community: Any, p
     tickets_award_gift(
         community_id=community.pk, gifter_id=VIEWER, gifter_username=None, quantity=1, event_key="evt-2"
     )
-    services.period_freeze(community_id=community.pk, actor_label="t")
-    nxt = services.period_open(
-        community=community, starts_at=DEC, ends_at=DEC + timedelta(days=31), actor_label="t"
-    )
+    period_freeze(community_id=community.pk, actor_label="t")
+    nxt = period_open(community=community, starts_at=DEC, ends_at=DEC + timedelta(days=31), actor_label="t")
     assert (
         tickets_award_gift(
             community_id=community.pk, gifter_id=VIEWER, gifter_username=None, quantity=1, event_key="evt-2"
@@ -242,7 +240,7 @@ def test_admin_give_without_open_period_is_a_clear_refusal(community: Any, clock
 
 def test_no_source_writes_to_a_frozen_period(community: Any, period: RafflePeriod) -> None:
     give(community, 5)
-    services.period_freeze(community_id=community.pk, actor_label="t")
+    period_freeze(community_id=community.pk, actor_label="t")
     watched(community, 600)
     assert tickets_convert_watchtime(community_id=community.pk) == 0
     assert (
@@ -267,7 +265,7 @@ def test_no_source_writes_to_a_frozen_period(community: Any, period: RafflePerio
 
 
 def test_database_refuses_a_ledger_insert_into_a_frozen_period(community: Any, period: RafflePeriod) -> None:
-    services.period_freeze(community_id=community.pk, actor_label="t")
+    period_freeze(community_id=community.pk, actor_label="t")
     with pytest.raises(IntegrityError), transaction.atomic():
         TicketEntry.objects.create(
             period=period, kick_user_id=1, source="admin", amount=5, source_key="sneaky"
@@ -276,7 +274,7 @@ def test_database_refuses_a_ledger_insert_into_a_frozen_period(community: Any, p
 
 def test_database_refuses_a_balance_change_in_a_frozen_period(community: Any, period: RafflePeriod) -> None:
     give(community, 5)
-    services.period_freeze(community_id=community.pk, actor_label="t")
+    period_freeze(community_id=community.pk, actor_label="t")
     with pytest.raises(IntegrityError), transaction.atomic():
         TicketBalance.objects.filter(period=period).update(total=500, admin=500)
     assert balance(period).total == 5

@@ -24,12 +24,13 @@ from django.test import Client
 from accounts.models import KickUser
 from dashboard import services as dashboard_services
 from kickbot.errors import InvalidInput, NotAllowed
-from raffle import services
 from raffle.draw import build_snapshot, draw_winners, round_time
 from raffle.errors import DrawWaiting, PeriodNotOpen
 from raffle.models import RafflePeriod, RaffleWinner, TicketBalance, TicketEntry, WatchWindow
 from raffle.proof import proof_document
 from raffle.services.drawing import period_choose_fallback, period_draw, period_draw_current, period_reroll
+from raffle.services.periods import period_open, raffle_settings_update
+from raffle.services.rollover import period_freeze, raffle_rollover
 from raffle.services.tickets import tickets_admin_adjust, tickets_convert_watchtime
 from tests.raffle.conftest import DEC, NOV, NOW, RANDOMNESS, ROUND, FakeRelay, kick_user, use_round
 from tests.raffle.test_verifier import NODE, run_js
@@ -130,7 +131,7 @@ def test_1_tickets_after_the_end_are_refused_and_a_late_close_recommits(
         TicketBalance.objects.filter(period=period, kick_user_id=CHOSEN).update(
             total=TICKETS[CHOSEN] + extra, admin=TICKETS[CHOSEN] + extra
         )
-    frozen = services.period_freeze(community_id=community.pk, actor_label="system:rollover")
+    frozen = period_freeze(community_id=community.pk, actor_label="system:rollover")
     assert frozen.drand_round != ROUND
     assert round_time(frozen.drand_round) >= frozen.frozen_at.timestamp() + 30  # type: ignore[union-attr]
     assert "after its end" in frozen.amendments[-1]["reason"]
@@ -253,7 +254,7 @@ def test_4_an_open_periods_ledger_cannot_be_deleted_either(community: Any, perio
 
 def test_4_a_frozen_period_cannot_be_reopened_to_add_tickets(community: Any, period: RafflePeriod) -> None:
     fill(community)
-    services.period_freeze(community_id=community.pk, actor_label="t")
+    period_freeze(community_id=community.pk, actor_label="t")
     refused("UPDATE raffle_raffleperiod SET status = 'open' WHERE id = %s", [period.pk])
     with pytest.raises(IntegrityError), transaction.atomic():
         TicketEntry.objects.create(
@@ -288,7 +289,7 @@ def test_6_an_early_end_commits_to_a_round_half_a_minute_ahead(
     community: Any, period: RafflePeriod, verifier: ModuleType, tmp_path: Path
 ) -> None:
     fill(community)
-    frozen = services.period_freeze(community_id=community.pk, actor_label="discord:1")
+    frozen = period_freeze(community_id=community.pk, actor_label="discord:1")
     assert frozen.ends_at == frozen.frozen_at == NOW
     wait = round_time(frozen.drand_round) - NOW.timestamp()
     assert 30 <= wait < 33
@@ -314,17 +315,17 @@ def test_7_rollover_after_an_early_end_opens_only_the_next_calendar_month(
     WatchMonthly.objects.create(
         community=community, kick_user_id=CHOSEN, month=date(2026, 11, 1), minutes=180
     )
-    services.period_freeze(community_id=community.pk, actor_label="discord:1")  # ends early, Nov 15
+    period_freeze(community_id=community.pk, actor_label="discord:1")  # ends early, Nov 15
     assert TicketBalance.objects.get(period=period, kick_user_id=CHOSEN).watchtime == 30
     from raffle.models import RolloverRun
 
     RolloverRun.objects.all().delete()  # the month's rollover has not run yet (the beat was down)
-    result = services.raffle_rollover(community_id=community.pk)
+    result = raffle_rollover(community_id=community.pk)
     assert result.opened_period_id is None
     assert RafflePeriod.objects.filter(community=community).count() == 1
     # A second raffle over the same month, backdated to the 1st: refused by the service and the DB.
     with pytest.raises(NotAllowed, match="overlap"):
-        services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
+        period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
     with pytest.raises(IntegrityError), transaction.atomic():
         RafflePeriod.objects.create(
             community=community,
@@ -336,13 +337,13 @@ def test_7_rollover_after_an_early_end_opens_only_the_next_calendar_month(
             committed_at=NOW,
         )
     # A raffle opened now does not re-award the minutes the ended one converted.
-    nxt = services.period_open(community=community, starts_at=NOW, ends_at=DEC, actor_label="t")
+    nxt = period_open(community=community, starts_at=NOW, ends_at=DEC, actor_label="t")
     assert tickets_convert_watchtime(community_id=community.pk) == 0
     WatchMonthly.objects.filter(kick_user_id=CHOSEN).update(minutes=240)
     assert tickets_convert_watchtime(community_id=community.pk) == 10
     assert TicketBalance.objects.get(period=nxt, kick_user_id=CHOSEN).watchtime == 10
     with time_machine.travel(DEC + timedelta(minutes=1), tick=False):
-        opened = services.raffle_rollover(community_id=community.pk).opened_period_id
+        opened = raffle_rollover(community_id=community.pk).opened_period_id
     assert RafflePeriod.objects.get(pk=opened).starts_at == DEC
 
 
@@ -352,7 +353,7 @@ def test_7_a_period_whose_beat_never_ran_is_not_recredited(community: Any, perio
     )
     # No conversion ever ran in November; the rollover on Dec 1 closes it and opens December.
     with time_machine.travel(DEC + timedelta(minutes=1), tick=False):
-        result = services.raffle_rollover(community_id=community.pk)
+        result = raffle_rollover(community_id=community.pk)
         assert tickets_convert_watchtime(community_id=community.pk) == 0
     assert TicketBalance.objects.get(period=period, kick_user_id=CHOSEN).watchtime == 20
     assert not TicketBalance.objects.filter(period_id=result.opened_period_id).exists()
@@ -371,8 +372,8 @@ def test_7_a_minute_window_belongs_to_one_period(community: Any, period: RaffleP
 
 
 def test_8_a_moderators_gifts_are_capped_per_period(community: Any, clock: Any, moderator: Any) -> None:
-    services.raffle_settings_update(community_id=community.pk, actor_label="t", moderator_cap=250)
-    services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
+    raffle_settings_update(community_id=community.pk, actor_label="t", moderator_cap=250)
+    period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
     for i in range(2):
         dashboard_services.dashboard_tickets_adjust(
             community_id=community.pk,

@@ -15,9 +15,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 
-from raffle import services
 from raffle.models import RafflePeriod
 from raffle.services.drawing import period_draw
+from raffle.services.periods import period_open, raffle_settings_update
+from raffle.services.rollover import period_freeze
 from raffle.services.tickets import tickets_admin_adjust
 from tests.raffle.conftest import DEC, NOV, RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
 
@@ -47,8 +48,8 @@ def fill(community: Any) -> None:
 def drawn(community: Any, clock: Any, relay: FakeRelay) -> RafflePeriod:
     kick_user(404, "streamerfan404")
     kick_user(202, "second_viewer")
-    services.raffle_settings_update(community_id=community.pk, actor_label="t", winners_count=2)
-    period = services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
+    raffle_settings_update(community_id=community.pk, actor_label="t", winners_count=2)
+    period = period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
     fill(community)
     use_round(period)
     period_draw(period_id=period.pk, actor_label="t")
@@ -74,7 +75,7 @@ def test_open_period_proof_shows_only_the_commitment(period: RafflePeriod) -> No
 
 def test_frozen_period_proof_adds_the_snapshot_but_not_the_seed(community: Any, period: RafflePeriod) -> None:
     fill(community)
-    services.period_freeze(community_id=community.pk, actor_label="t")
+    period_freeze(community_id=community.pk, actor_label="t")
     doc = proof(period)
     assert doc["entrants"] == [[101, 10], [202, 25], [303, 1], [404, 64]]
     assert doc["snapshot_hash"] == "08b643ae8e2edac6c8648a30d0f99c043133e1c64fe4b818647c8b62f4645c84"

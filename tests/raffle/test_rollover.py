@@ -10,11 +10,13 @@ import time_machine
 
 from botworker.models import OutboxMessage
 from kickbot.errors import NotAllowed
-from raffle import rules, services, tasks
+from raffle import rules, tasks
 from raffle.draw import build_snapshot, draw_winners, seed_hash
 from raffle.errors import DrawWaiting
 from raffle.models import RafflePeriod, RaffleWinner, RolloverRun, TicketBalance
 from raffle.services.drawing import period_choose_fallback, period_draw, period_reroll
+from raffle.services.periods import period_open, period_start, raffle_settings_update
+from raffle.services.rollover import period_freeze, raffle_rollover
 from raffle.services.tickets import tickets_admin_adjust, tickets_convert_watchtime
 from tests.raffle.conftest import NOW, RANDOMNESS, ROUND, SIGNATURE, FakeRelay, kick_user, use_round
 from watchtime.models import WatchMonthly
@@ -46,7 +48,7 @@ def test_commitment_at_open_is_the_seed_hash_and_the_round_after_end_plus_margin
 
 def test_freeze_publishes_the_snapshot_hash(community: Any, period: RafflePeriod) -> None:
     fill(community, TICKETS)
-    frozen = services.period_freeze(community_id=community.pk, actor_label="t")
+    frozen = period_freeze(community_id=community.pk, actor_label="t")
     assert frozen.snapshot_hash == "08b643ae8e2edac6c8648a30d0f99c043133e1c64fe4b818647c8b62f4645c84"
     assert (frozen.entrants_count, frozen.total_tickets) == (4, 100)
 
@@ -80,7 +82,7 @@ def test_draw_before_the_round_is_emitted_waits_and_says_why(
     community: Any, period: RafflePeriod, relay: FakeRelay
 ) -> None:
     fill(community, TICKETS)
-    services.period_freeze(community_id=community.pk, actor_label="t")
+    period_freeze(community_id=community.pk, actor_label="t")
     with pytest.raises(DrawWaiting, match="waiting for drand quicknet round"):
         period_draw(period_id=period.pk, actor_label="t")
     period.refresh_from_db()
@@ -123,7 +125,7 @@ def test_reroll_is_the_next_k(community: Any, period: RafflePeriod, relay: FakeR
 def test_draw_announces_once_on_discord_and_kick(
     community: Any, period: RafflePeriod, relay: FakeRelay
 ) -> None:
-    services.raffle_settings_update(community_id=community.pk, actor_label="t", announce_channel_id=555)
+    raffle_settings_update(community_id=community.pk, actor_label="t", announce_channel_id=555)
     fill(community, TICKETS)
     kick_user(404, "@everyone")
     use_round(period)
@@ -167,7 +169,7 @@ def test_rollover_converts_the_minutes_watched_since_the_last_conversion(
             community=community, kick_user_id=4242, month=date(2026, 11, 1), defaults={"minutes": minutes}
         )
 
-    services.raffle_settings_update(community_id=community.pk, actor_label="t", auto_draw=False)
+    raffle_settings_update(community_id=community.pk, actor_label="t", auto_draw=False)
     watched(125)
     assert tickets_convert_watchtime(community_id=community.pk) == 20
     watched(130)  # the last minutes of the month, after the last scheduled conversion
@@ -180,14 +182,14 @@ def test_rollover_converts_the_minutes_watched_since_the_last_conversion(
 
 def test_freeze_by_hand_converts_the_minutes_watched_so_far(community: Any, period: RafflePeriod) -> None:
     WatchMonthly.objects.create(community=community, kick_user_id=4242, month=date(2026, 11, 1), minutes=60)
-    frozen = services.period_freeze(community_id=community.pk, actor_label="t")
+    frozen = period_freeze(community_id=community.pk, actor_label="t")
     assert (frozen.status, frozen.total_tickets) == ("frozen", 10)
 
 
 def test_rollover_follows_the_community_time_zone(community: Any, clock: Any) -> None:
     community.timezone = "America/New_York"
     community.save()
-    services.period_start(community_id=community.pk, start=date(2026, 11, 1), end=None, actor_label="t")
+    period_start(community_id=community.pk, start=date(2026, 11, 1), end=None, actor_label="t")
     # 03:00 UTC on Dec 1 is still Nov 30 in New York: nothing happens yet.
     with time_machine.travel(datetime(2026, 12, 1, 3, 0, tzinfo=UTC), tick=False):
         tasks.raffle_rollover.delay()
@@ -199,14 +201,14 @@ def test_rollover_follows_the_community_time_zone(community: Any, clock: Any) ->
 
 
 def test_rollover_ignores_communities_without_a_raffle(community: Any, clock: Any) -> None:
-    assert services.raffle_rollover(community_id=community.pk).ran is False
+    assert raffle_rollover(community_id=community.pk).ran is False
     assert not RafflePeriod.objects.exists()
 
 
 def test_auto_draw_off_leaves_the_period_frozen(
     community: Any, period: RafflePeriod, relay: FakeRelay
 ) -> None:
-    services.raffle_settings_update(community_id=community.pk, actor_label="t", auto_draw=False)
+    raffle_settings_update(community_id=community.pk, actor_label="t", auto_draw=False)
     fill(community, TICKETS)
     use_round(period)
     with time_machine.travel(datetime(2026, 12, 1, 0, 1, tzinfo=UTC), tick=False):
@@ -244,24 +246,24 @@ def test_fallback_round_follows_the_rule_after_logged_failures(
 
 def test_a_custom_period_that_ends_mid_month_is_frozen_when_it_ends(community: Any, clock: Any) -> None:
     """The month's rollover ran while it was open; its end must not wait for next month's."""
-    custom = services.period_open(
+    custom = period_open(
         community=community,
         starts_at=datetime(2026, 11, 1, tzinfo=UTC),
         ends_at=datetime(2026, 11, 20, tzinfo=UTC),
         actor_label="t",
     )
     with time_machine.travel(datetime(2026, 11, 2, tzinfo=UTC), tick=False):
-        assert services.raffle_rollover(community_id=community.pk).frozen_period_id is None
+        assert raffle_rollover(community_id=community.pk).frozen_period_id is None
     assert RolloverRun.objects.count() == 1
 
     with time_machine.travel(datetime(2026, 11, 20, 0, 5, tzinfo=UTC), tick=False):
-        result = services.raffle_rollover(community_id=community.pk)
-        again = services.raffle_rollover(community_id=community.pk)
+        result = raffle_rollover(community_id=community.pk)
+        again = raffle_rollover(community_id=community.pk)
     custom.refresh_from_db()
     assert custom.status == "frozen" and result.frozen_period_id == custom.pk
     assert (again.ran, again.frozen_period_id) == (False, None)
     assert not RafflePeriod.objects.filter(status="open").exists()  # the next one opens on the 1st
 
     with time_machine.travel(datetime(2026, 12, 1, 0, 1, tzinfo=UTC), tick=False):
-        opened = services.raffle_rollover(community_id=community.pk)
+        opened = raffle_rollover(community_id=community.pk)
     assert opened.frozen_period_id is None and opened.opened_period_id is not None

@@ -7,12 +7,15 @@ from typing import Any
 
 import httpx
 import pytest
+from django.utils import timezone
 
 from kickbot.errors import InvalidInput, NotAllowed
 from kickbot.integrations.shuffle import ShuffleClient
 from kickbot.redis_client import get_redis, key
-from raffle import services, tasks
+from raffle import tasks
 from raffle.models import RafflePeriod, ShuffleAccount, ShuffleWager, TicketBalance, TicketEntry
+from raffle.services.periods import period_open, raffle_settings_update
+from raffle.services.rollover import period_freeze
 from raffle.services.shuffle import shuffle_claim, shuffle_verify
 
 pytestmark = pytest.mark.django_db
@@ -182,10 +185,8 @@ def test_a_new_period_starts_with_a_fresh_baseline(
     poll()
     shuffle.wagers(Alice=1000)
     poll()
-    services.period_freeze(community_id=community.pk, actor_label="t")
-    nxt = services.period_open(
-        community=community, starts_at=services.timezone.now(), ends_at=DEC, actor_label="t"
-    )
+    period_freeze(community_id=community.pk, actor_label="t")
+    nxt = period_open(community=community, starts_at=timezone.now(), ends_at=DEC, actor_label="t")
     clock.shift(60)
     shuffle.wagers(Alice=0)
     poll()
@@ -239,8 +240,8 @@ def test_no_affiliate_id_means_no_poll(
 def test_weighted_mode_uses_the_weighted_amount(community: Any, clock: Any, shuffle: FakeShuffle) -> None:
     from tests.raffle.conftest import DEC, NOV
 
-    services.raffle_settings_update(community_id=community.pk, actor_label="t", wager_mode="weighted")
-    period = services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
+    raffle_settings_update(community_id=community.pk, actor_label="t", wager_mode="weighted")
+    period = period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
     verified(community)
     body = [{"username": "Alice", "wagerAmount": 0, "weightedWagerAmount": 0}]
     shuffle.answer = lambda r: httpx.Response(200, json=body)
@@ -258,10 +259,10 @@ def test_only_the_committed_campaign_codes_count(community: Any, clock: Any, shu
     """The affiliate answers one row per user and campaign code; a community counts only its codes."""
     from tests.raffle.conftest import DEC, NOV
 
-    services.raffle_settings_update(
+    raffle_settings_update(
         community_id=community.pk, actor_label="t", shuffle_campaign_codes=" Streamer ,vip"
     )
-    period = services.period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
+    period = period_open(community=community, starts_at=NOV, ends_at=DEC, actor_label="t")
     assert period.rules["shuffle_campaign_codes"] == ["streamer", "vip"]
     verified(community)
 
@@ -301,6 +302,6 @@ def test_no_campaign_codes_count_every_code(
 
 def test_a_bad_campaign_code_setting_is_refused(community: Any) -> None:
     with pytest.raises(InvalidInput):
-        services.raffle_settings_update(
+        raffle_settings_update(
             community_id=community.pk, actor_label="t", shuffle_campaign_codes="ok, @everyone"
         )

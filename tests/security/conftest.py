@@ -6,15 +6,15 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from raffle import services as raffle_services
 from raffle.models import RafflePeriod
+from raffle.services.periods import period_open
 
 
 @pytest.fixture
 def period(community: Any) -> RafflePeriod:
     """An open raffle period, so every raffle page of the URLconf has one to show."""
     now = timezone.now()
-    return raffle_services.period_open(
+    return period_open(
         community=community,
         starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=20),

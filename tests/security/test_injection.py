@@ -20,7 +20,7 @@ from gtb import embeds as gtb_embeds
 from gtb import services as gtb_services
 from gtb.selectors import GtbStats, TopWinner
 from kickbot.models import AuditLog, Community
-from raffle import services as raffle_services
+from raffle.services.periods import period_open
 from raffle.services.tickets import tickets_admin_adjust
 from slots import embeds as slot_embeds
 from slots.selectors import SlotInfo
@@ -150,7 +150,7 @@ def test_raffle_reason_and_username_are_escaped_on_the_audit_and_period_pages(
     from django.utils import timezone
 
     now = timezone.now()
-    period = raffle_services.period_open(
+    period = period_open(
         community=community,
         starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=9),

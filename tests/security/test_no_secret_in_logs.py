@@ -28,8 +28,8 @@ from botworker.outbox import outbox_enqueue
 from kickbot import kick
 from kickbot.integrations.kick import TokenSet
 from kickbot.models import Community
-from raffle import services as raffle_services
 from raffle import tasks as raffle_tasks
+from raffle.services.periods import period_open
 from raffle.services.shuffle import shuffle_verify
 from tests.accounts import conftest as link_fakes
 from tests.fakes.discord_server import FakeDiscord, running_bot
@@ -150,7 +150,7 @@ def test_shuffle_poll_logs_no_affiliate_id(
     from kickbot.redis_client import get_redis, key
 
     now = timezone.now()
-    raffle_services.period_open(
+    period_open(
         community=community,
         starts_at=now - timedelta(days=1),
         ends_at=now + timedelta(days=9),

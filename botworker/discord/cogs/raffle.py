@@ -17,8 +17,10 @@ from botworker.bridge import run_sync
 from botworker.discord.common import actor_label, community_admin, community_of, reply
 from kickbot.errors import KickbotError
 from kickbot.text import discord_safe
-from raffle import parsing, replies, selectors, services
+from raffle import parsing, replies, selectors
 from raffle.services.drawing import period_draw_current
+from raffle.services.periods import period_set_dates, period_start
+from raffle.services.rollover import period_freeze, period_restart
 from raffle.services.shuffle import shuffle_claim, shuffle_verify
 from raffle.services.tickets import tickets_admin_adjust
 
@@ -161,7 +163,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     ) -> None:
         community = await community_of(ctx.guild)
         first, last = parsing.parse_optional_date(start), parsing.parse_optional_date(end)
-        period = await run_sync(services.period_start)(
+        period = await run_sync(period_start)(
             community_id=community.community_id, start=first, end=last, actor_label=actor_label(ctx.author)
         )
         await reply(
@@ -175,7 +177,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @community_admin()
     async def raffleend(self, ctx: commands.Context[Any]) -> None:
         community = await community_of(ctx.guild)
-        period = await run_sync(services.period_freeze)(
+        period = await run_sync(period_freeze)(
             community_id=community.community_id, actor_label=actor_label(ctx.author)
         )
         await reply(ctx, replies.closed_text(period))
@@ -185,7 +187,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     @community_admin()
     async def rafflerestart(self, ctx: commands.Context[Any]) -> None:
         community = await community_of(ctx.guild)
-        period = await run_sync(services.period_restart)(
+        period = await run_sync(period_restart)(
             community_id=community.community_id, actor_label=actor_label(ctx.author)
         )
         await reply(
@@ -198,7 +200,7 @@ class RaffleCog(commands.Cog, name="Raffle"):
     async def rafflesetdate(self, ctx: commands.Context[Any], start: str, end: str) -> None:
         community = await community_of(ctx.guild)
         first, last = parsing.parse_optional_date(start), parsing.parse_optional_date(end)
-        period = await run_sync(services.period_set_dates)(
+        period = await run_sync(period_set_dates)(
             community_id=community.community_id, start=first, end=last, actor_label=actor_label(ctx.author)
         )
         await reply(
