@@ -27,6 +27,19 @@ MAX_REROLLS = 20
 # The committed round is emitted at least this long after the book closed (docs/draw-proof.md).
 MIN_COMMIT_MARGIN_S = 10
 MAX_COMMIT_MARGIN_S = 3600
+MAX_FALLBACK_AFTER_MINUTES = 1440
+MAX_MODERATOR_CAP = 1_000_000
+# The range of each number in RaffleSettings (its constraints below); the dashboard form reads it.
+RAFFLE_SETTING_LIMITS = {
+    "tickets_per_hour": (0, MAX_RATE),
+    "tickets_per_gifted_sub": (0, MAX_RATE),
+    "tickets_per_1000_usd": (0, MAX_RATE),
+    "winners_count": (1, MAX_WINNERS),
+    "commit_margin_seconds": (MIN_COMMIT_MARGIN_S, MAX_COMMIT_MARGIN_S),
+    "max_rerolls": (0, MAX_REROLLS),
+    "fallback_after_minutes": (1, MAX_FALLBACK_AFTER_MINUTES),
+    "moderator_cap": (0, MAX_MODERATOR_CAP),
+}
 
 
 class RaffleSettings(models.Model):
@@ -82,11 +95,13 @@ class RaffleSettings(models.Model):
                 condition=Q(max_rerolls__lte=MAX_REROLLS), name="rafflesettings_rerolls_max"
             ),
             models.CheckConstraint(
-                condition=Q(fallback_after_minutes__gte=1, fallback_after_minutes__lte=1440),
+                condition=Q(
+                    fallback_after_minutes__gte=1, fallback_after_minutes__lte=MAX_FALLBACK_AFTER_MINUTES
+                ),
                 name="rafflesettings_fallback_range",
             ),
             models.CheckConstraint(
-                condition=Q(moderator_cap__lte=1_000_000), name="rafflesettings_modcap_max"
+                condition=Q(moderator_cap__lte=MAX_MODERATOR_CAP), name="rafflesettings_modcap_max"
             ),
             models.CheckConstraint(
                 condition=Q(wager_mode__in=["raw", "weighted"]), name="rafflesettings_mode"

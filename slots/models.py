@@ -12,6 +12,19 @@ from django.db.models import Q
 
 from kickbot.models import Community
 
+REQUEST_TEXT_MAX = 200  # a request's text (and the longest a community may allow)
+COOLDOWN_MAX_S = 86400
+OPEN_PER_USER_MAX = 100
+# The range of each number in SlotSettings (its constraints below): the services check it and
+# the dashboard form reads it.
+SLOT_SETTING_LIMITS = {
+    "cooldown_s": (0, COOLDOWN_MAX_S),
+    "max_open_per_user": (1, OPEN_PER_USER_MAX),
+    "max_length": (1, REQUEST_TEXT_MAX),
+}
+KICK_USERNAME_MAX = 64
+BLACKLIST_REASON_MAX = 200
+
 
 class Slot(models.Model):
     """One game of the catalogue. Written only by ``slots.catalogue.slots_import`` (upsert on slug)."""
@@ -61,7 +74,7 @@ class SlotSettings(models.Model):
     requests_open = models.BooleanField(default=True)
     cooldown_s = models.PositiveIntegerField(default=30)
     max_open_per_user = models.PositiveIntegerField(default=1)
-    max_length = models.PositiveIntegerField(default=200)
+    max_length = models.PositiveIntegerField(default=REQUEST_TEXT_MAX)
     # The panel posted by !slotpanel; edited through the outbox when the queue changes.
     panel_channel_id = models.BigIntegerField(null=True, blank=True)
     panel_message_id = models.BigIntegerField(null=True, blank=True)
@@ -70,13 +83,16 @@ class SlotSettings(models.Model):
     class Meta:
         verbose_name_plural = "slot settings"
         constraints = [
-            models.CheckConstraint(condition=Q(cooldown_s__lte=86400), name="slotsettings_cooldown_range"),
             models.CheckConstraint(
-                condition=Q(max_open_per_user__gte=1, max_open_per_user__lte=100),
+                condition=Q(cooldown_s__lte=COOLDOWN_MAX_S), name="slotsettings_cooldown_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_open_per_user__gte=1, max_open_per_user__lte=OPEN_PER_USER_MAX),
                 name="slotsettings_max_open_range",
             ),
             models.CheckConstraint(
-                condition=Q(max_length__gte=1, max_length__lte=200), name="slotsettings_max_length_range"
+                condition=Q(max_length__gte=1, max_length__lte=REQUEST_TEXT_MAX),
+                name="slotsettings_max_length_range",
             ),
         ]
 
@@ -118,8 +134,8 @@ class SlotRequest(models.Model):
     # The Kick chat message id: a redelivered chat message stores nothing new.
     kick_message_id = models.CharField(max_length=64)
     kick_user_id = models.BigIntegerField()
-    kick_username = models.CharField(max_length=64)
-    text = models.CharField(max_length=200)
+    kick_username = models.CharField(max_length=KICK_USERNAME_MAX)
+    text = models.CharField(max_length=REQUEST_TEXT_MAX)
     slot = models.ForeignKey(Slot, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests")
     match_score = models.FloatField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
@@ -151,9 +167,9 @@ class SlotBlacklist(models.Model):
 
     community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="slot_blacklist")
     # Lower-cased Kick username; the id is filled when the viewer is known (usernames change).
-    username = models.CharField(max_length=64)
+    username = models.CharField(max_length=KICK_USERNAME_MAX)
     kick_user_id = models.BigIntegerField(null=True, blank=True)
-    reason = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=BLACKLIST_REASON_MAX, blank=True)
     added_by = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

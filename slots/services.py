@@ -26,22 +26,25 @@ from kickbot.models import Community
 from kickbot.services import audit_record
 from slots import embeds
 from slots.matching import normalise
-from slots.models import SlotBlacklist, SlotRequest, SlotRequester, SlotSettings
+from slots.models import (
+    BLACKLIST_REASON_MAX,
+    KICK_USERNAME_MAX,
+    SLOT_SETTING_LIMITS,
+    SlotBlacklist,
+    SlotRequest,
+    SlotRequester,
+    SlotSettings,
+)
 from slots.panel import panel_refresh, post_to_requests_channel, settings_locked
 from slots.selectors import MatchResult, SlotInfo, slot_info, slot_match
 
 log = logging.getLogger(__name__)
 
-KICK_USERNAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+KICK_USERNAME = re.compile(rf"^[A-Za-z0-9_]{{1,{KICK_USERNAME_MAX}}}$")
 
 
 # --- settings -----------------------------------------------------------------------------
 
-_SETTING_LIMITS = {
-    "cooldown_s": (0, 86400),
-    "max_open_per_user": (1, 100),
-    "max_length": (1, 200),
-}
 _SETTING_NAMES = {
     "cooldown_s": "cooldown",
     "max_open_per_user": "open requests per viewer",
@@ -51,7 +54,7 @@ _SETTING_NAMES = {
 
 def slot_settings_update(*, community_id: int, actor_label: str, **fields: Any) -> SlotSettings:
     """Change request rules (cooldown_s, max_open_per_user, max_length, channel_id), audited."""
-    allowed = {*_SETTING_LIMITS, "channel_id"}
+    allowed = {*SLOT_SETTING_LIMITS, "channel_id"}
     unknown = set(fields) - allowed
     if unknown:
         raise TypeError(f"not editable: {sorted(unknown)}")
@@ -60,7 +63,7 @@ def slot_settings_update(*, community_id: int, actor_label: str, **fields: Any) 
             if value is not None and (type(value) is not int or value <= 0):
                 raise InvalidInput("That is not a channel.")
             continue
-        low, high = _SETTING_LIMITS[name]
+        low, high = SLOT_SETTING_LIMITS[name]
         if type(value) is not int or not low <= value <= high:
             raise InvalidInput(f"The {_SETTING_NAMES[name]} must be a whole number from {low} to {high}.")
     with transaction.atomic():
@@ -193,7 +196,7 @@ def slot_request_create(
             community_id=community_id,
             kick_message_id=message_id,
             kick_user_id=kick_user_id,
-            kick_username=username[:64],
+            kick_username=username[:KICK_USERNAME_MAX],
             text=text,
             slot_id=match.slot.id if match.slot else None,
             match_score=match.score,
@@ -245,7 +248,7 @@ def _username(value: str) -> str:
 def slot_blacklist_add(*, community_id: int, username: str, reason: str = "", actor_label: str) -> bool:
     """Blacklist a Kick viewer from requests; False when they already were (nothing changes)."""
     name = _username(username)
-    reason = clean_request_text(reason)[:200]
+    reason = clean_request_text(reason)[:BLACKLIST_REASON_MAX]
     kick_user_id = (
         KickUser.objects.filter(username__iexact=name)
         .order_by("-updated_at")

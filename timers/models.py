@@ -8,6 +8,10 @@ from django.db.models import Q
 from kickbot.models import Community
 
 TEXT_MAX = 500  # Kick's own limit on a chat message
+INTERVAL_MAX = 10080  # one week
+MIN_LINES_MAX = 100_000
+# The range of each number of a timed message (services check it; the dashboard form reads it).
+TIMER_LIMITS = {"interval_minutes": (1, INTERVAL_MAX), "min_chat_lines": (0, MIN_LINES_MAX)}
 
 
 class TimedMessage(models.Model):
@@ -29,7 +33,7 @@ class TimedMessage(models.Model):
         ordering = ["community", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(interval_minutes__gte=1) & Q(interval_minutes__lte=10080),
+                condition=Q(interval_minutes__gte=1) & Q(interval_minutes__lte=INTERVAL_MAX),
                 name="timer_interval_1min_to_1week",
             ),
             models.CheckConstraint(condition=~Q(text=""), name="timer_text_not_empty"),

@@ -22,13 +22,10 @@ from kickbot.errors import InvalidInput
 from kickbot.models import Community
 from kickbot.redis_client import get_redis, key
 from kickbot.services import audit_record
-from timers.models import TEXT_MAX, TimedMessage
+from timers.models import TEXT_MAX, TIMER_LIMITS, TimedMessage
 from timers.selectors import TimerView, timer_view
 
 log = logging.getLogger(__name__)
-
-INTERVAL_MAX = 10080  # one week
-MIN_LINES_MAX = 100_000
 
 
 def chat_lines_key(community_id: int) -> str:
@@ -46,6 +43,15 @@ def clean_timer_text(raw: str) -> str:
     return text
 
 
+def _check_numbers(interval_minutes: int, min_chat_lines: int) -> None:
+    low, high = TIMER_LIMITS["interval_minutes"]
+    if not low <= interval_minutes <= high:
+        raise InvalidInput(f"The interval is {low} to {high} minutes.")
+    low, high = TIMER_LIMITS["min_chat_lines"]
+    if not low <= min_chat_lines <= high:
+        raise InvalidInput(f"Minimum chat lines is {low} to {high}.")
+
+
 @transaction.atomic
 def timed_message_create(
     *,
@@ -58,10 +64,7 @@ def timed_message_create(
     actor: User | AnonymousUser | None = None,
 ) -> TimerView:
     """Add a timed message to the community (validated, audited)."""
-    if not 1 <= interval_minutes <= INTERVAL_MAX:
-        raise InvalidInput(f"The interval is 1 to {INTERVAL_MAX} minutes.")
-    if not 0 <= min_chat_lines <= MIN_LINES_MAX:
-        raise InvalidInput(f"Minimum chat lines is 0 to {MIN_LINES_MAX}.")
+    _check_numbers(interval_minutes, min_chat_lines)
     community = Community.objects.get(pk=community_id)
     row = TimedMessage.objects.create(
         community=community,
@@ -121,10 +124,7 @@ def timed_message_update(
     """Edit one of the community's timed messages (same rules as create); audited."""
     if not 1 <= timer_id < 2**63:
         raise InvalidInput(f"There is no timed message #{timer_id} here.")
-    if not 1 <= interval_minutes <= INTERVAL_MAX:
-        raise InvalidInput(f"The interval is 1 to {INTERVAL_MAX} minutes.")
-    if not 0 <= min_chat_lines <= MIN_LINES_MAX:
-        raise InvalidInput(f"Minimum chat lines is 0 to {MIN_LINES_MAX}.")
+    _check_numbers(interval_minutes, min_chat_lines)
     cleaned = clean_timer_text(text)
     row = TimedMessage.objects.select_for_update().filter(pk=timer_id, community_id=community_id).first()
     if row is None:

@@ -10,7 +10,8 @@ from dashboard.roles import PERM_MODERATE, PERM_VIEW
 from dashboard.views.common import actor, community_or_404, text_field, write_view
 from gtb import selectors as gs
 from gtb import services as gsv
-from gtb.parsing import format_cents, parse_amount
+from gtb.parsing import MAX_INPUT_CHARS, format_cents, parse_amount
+from gtb.services import TITLE_MAX
 
 
 def _context(request: HttpRequest) -> dict[str, object]:
@@ -43,11 +44,11 @@ def gtb_round(request: HttpRequest) -> HttpResponse:
 @write_view(PERM_MODERATE, "dashboard:gtb")
 def gtb_start(request: HttpRequest) -> str:
     cid = community_or_404(request).pk
-    prize_text = text_field(request, "prize", max_length=32)
+    prize_text = text_field(request, "prize", max_length=MAX_INPUT_CHARS)
     prize = parse_amount(prize_text) if prize_text else 0
     view = gsv.gtb_session_start(
         community_id=cid,
-        title=text_field(request, "title", max_length=100),
+        title=text_field(request, "title", max_length=TITLE_MAX),
         prize_cents=prize,
         actor_label=actor(request),
         actor=request.user,
@@ -65,7 +66,7 @@ def gtb_close(request: HttpRequest) -> str:
 
 @write_view(PERM_MODERATE, "dashboard:gtb")
 def gtb_resolve(request: HttpRequest) -> str:
-    final = parse_amount(text_field(request, "final", max_length=32))
+    final = parse_amount(text_field(request, "final", max_length=MAX_INPUT_CHARS))
     view = gsv.gtb_session_resolve(
         community_id=community_or_404(request).pk,
         final_balance_cents=final,

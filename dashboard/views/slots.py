@@ -17,7 +17,7 @@ from kickbot.errors import InvalidInput
 from slots import panel
 from slots import selectors as ss
 from slots import services as ssv
-from slots.models import SlotRequest
+from slots.models import BLACKLIST_REASON_MAX, KICK_USERNAME_MAX, SlotRequest
 
 HISTORY = 30
 TOP = 10
@@ -108,14 +108,14 @@ def slots_action(request: HttpRequest, action: str) -> str:
 @write_view(PERM_MODERATE, "dashboard:slots")
 def slots_blacklist(request: HttpRequest) -> str:
     cid = community_or_404(request).pk
-    name = text_field(request, "username", max_length=64)
+    name = text_field(request, "username", max_length=KICK_USERNAME_MAX)
     if request.POST.get("op") == "remove":
         removed = ssv.slot_blacklist_remove(community_id=cid, username=name, actor_label=actor(request))
         return f"{name} may request again." if removed else f"{name} was not blacklisted."
     added = ssv.slot_blacklist_add(
         community_id=cid,
         username=name,
-        reason=text_field(request, "reason", max_length=200),
+        reason=text_field(request, "reason", max_length=BLACKLIST_REASON_MAX),
         actor_label=actor(request),
     )
     return f"{name} is blacklisted." if added else f"{name} was already blacklisted."

@@ -13,6 +13,8 @@ from dashboard.roles import PERM_MANAGE, PERM_MODERATE, PERM_VIEW
 from dashboard.views.common import community_or_404, int_field, text_field, write_view
 from gtb.parsing import format_cents
 from kickbot.errors import InvalidInput
+from raffle.services.ledger import REASON_MAX
+from raffle.services.tickets import MAX_ADMIN_AMOUNT
 from watchtime.selectors import format_minutes
 
 
@@ -64,14 +66,14 @@ def user_tickets(request: HttpRequest, kick_user_id: int) -> str:
     op = str(request.POST.get("op", "give"))
     if op not in ("give", "remove"):
         raise InvalidInput("Choose give or remove.")
-    amount = int_field(request, "amount", low=1, high=1_000_000, label="the number of tickets")
+    amount = int_field(request, "amount", low=1, high=MAX_ADMIN_AMOUNT, label="the number of tickets")
     key = str(request.POST.get("key", ""))[:64] or None
     balance = services.dashboard_tickets_adjust(
         community_id=community.pk,
         kick_user_id=kick_user_id,
         amount=amount,
         remove=op == "remove",
-        reason=text_field(request, "reason", max_length=200),
+        reason=text_field(request, "reason", max_length=REASON_MAX),
         user=request.user,
         request_key=key,
     )

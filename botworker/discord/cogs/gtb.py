@@ -28,10 +28,11 @@ from botworker.discord.common import (
     reply_private,
 )
 from gtb.embeds import panel_embed, safe, stats_embed
-from gtb.parsing import format_cents, parse_amount
+from gtb.parsing import MAX_INPUT_CHARS, format_cents, parse_amount
 from gtb.selectors import gtb_session_current, gtb_stats
 from gtb.services import (
     MSG_NOTHING_RUNNING,
+    TITLE_MAX,
     gtb_panel_posted,
     gtb_session_cancel,
     gtb_session_close,
@@ -60,10 +61,10 @@ class GtbStartModal(ReplyingModal, title="Start Guess the Balance"):
     failure_label = "gtb start modal"
 
     title_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Title", placeholder="Bonus hunt #12", required=False, max_length=100
+        label="Title", placeholder="Bonus hunt #12", required=False, max_length=TITLE_MAX
     )
     prize_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Prize (optional)", placeholder="$50 or 50", required=False, max_length=32
+        label="Prize (optional)", placeholder="$50 or 50", required=False, max_length=MAX_INPUT_CHARS
     )
 
     def __init__(self) -> None:
@@ -94,7 +95,7 @@ class GtbFinalModal(ReplyingModal, title="Final balance"):
     failure_label = "gtb final balance modal"
 
     balance_input: discord.ui.TextInput[Any] = discord.ui.TextInput(
-        label="Final balance", placeholder="1,234.56 or 1.2k", required=True, max_length=32
+        label="Final balance", placeholder="1,234.56 or 1.2k", required=True, max_length=MAX_INPUT_CHARS
     )
 
     def __init__(self, session_id: int) -> None:
