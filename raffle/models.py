@@ -1,7 +1,7 @@
 """Raffle tables: settings, periods with their draw commitment, the ticket ledger and Shuffle links.
 
 Tickets live in one append-only ledger (``TicketEntry``); ``TicketBalance`` is a cache of its sums
-per period and viewer, written in the same transaction as the entries (LESSONS 7). Writes to a
+per period and viewer, written in the same transaction as the entries. Writes to a
 period that is not open are refused by the services *and* by database triggers (migration
 ``0002_ledger_guards``): a ``CheckConstraint`` on a copied ``period_status`` column would only see
 the value the writer supplies, not the period's status at write time; Django cannot declare the
@@ -298,7 +298,8 @@ class RaffleWinner(models.Model):
 class ShuffleAccount(models.Model):
     """A viewer's Shuffle name in one community: claimed by the viewer, verified by a moderator.
 
-    One name per viewer per community, one viewer per name per community (LESSONS 11, 12).
+    One name per viewer per community, one viewer per name per community: a name is never moved
+    from one viewer to another silently (``raffle.services.shuffle``).
     """
 
     community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="shuffle_accounts")

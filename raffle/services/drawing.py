@@ -24,7 +24,7 @@ from kickbot.integrations.drand import BeaconNotYet, BeaconUnavailable, DrandCli
 from kickbot.live import live_publish
 from kickbot.services import audit_record
 from raffle import announce
-from raffle.draw import build_snapshot, draw_winners
+from raffle.draw import Winner, build_snapshot, draw_winners
 from raffle.draw import round_time as drand_round_time
 from raffle.errors import DrawWaiting, NoOpenPeriod
 from raffle.models import RafflePeriod, RaffleWinner
@@ -104,6 +104,19 @@ def _log_failure(period_id: int, round_no: int, answers: str) -> RafflePeriod:
     return period
 
 
+def _winner_row(period: RafflePeriod, w: Winner, username: str) -> RaffleWinner:
+    """The row of drawn winner ``w`` (unsaved): what the draw picked, and the account's name now."""
+    return RaffleWinner(
+        period=period,
+        k=w.k,
+        kick_user_id=w.kick_user_id,
+        username=username,
+        ticket=w.ticket,
+        total=w.total,
+        tickets=w.tickets,
+    )
+
+
 def period_draw(*, period_id: int, actor_label: str) -> DrawResult:
     """Draw the winners of a frozen period with the verified drand beacon (docs/draw-proof.md).
 
@@ -157,18 +170,7 @@ def period_draw(*, period_id: int, actor_label: str) -> DrawResult:
         picked = draw_winners(period.server_seed, snap, beacon.randomness_hex, count)
         names = usernames_for([w.kick_user_id for w in picked])
         winners = RaffleWinner.objects.bulk_create(
-            [
-                RaffleWinner(
-                    period=period,
-                    k=w.k,
-                    kick_user_id=w.kick_user_id,
-                    username=names.get(w.kick_user_id, ""),
-                    ticket=w.ticket,
-                    total=w.total,
-                    tickets=w.tickets,
-                )
-                for w in picked
-            ]
+            [_winner_row(period, w, names.get(w.kick_user_id, "")) for w in picked]
         )
         period.status = RafflePeriod.Status.DRAWN
         period.beacon_round = beacon.round
@@ -237,15 +239,8 @@ def period_reroll(*, period_id: int, reason: str, actor_label: str) -> RaffleWin
         last.void_reason = word
         last.save(update_fields=["void_reason"])
         w = draw_winners(period.server_seed, snap, period.beacon_randomness, len(existing) + 1)[-1]
-        winner = RaffleWinner.objects.create(
-            period=period,
-            k=w.k,
-            kick_user_id=w.kick_user_id,
-            username=usernames_for([w.kick_user_id]).get(w.kick_user_id, ""),
-            ticket=w.ticket,
-            total=w.total,
-            tickets=w.tickets,
-        )
+        winner = _winner_row(period, w, usernames_for([w.kick_user_id]).get(w.kick_user_id, ""))
+        winner.save(force_insert=True)
         audit_record(
             action="raffle.reroll",
             community=period.community,
