@@ -63,6 +63,7 @@ def _setup(viewers: int, ledger: int) -> tuple[int, float]:
 
     from dashboard.services import ticket_days_refresh
     from kickbot.models import Community
+    from kickbot.months import local_month_start
     from raffle.models import RafflePeriod
 
     now = timezone.now()
@@ -77,7 +78,7 @@ def _setup(viewers: int, ledger: int) -> tuple[int, float]:
         drand_round=1,
         committed_at=now - timedelta(days=365),
     )
-    month = now.date().replace(day=1)
+    month = local_month_start(now, community.timezone)
     with connection.cursor() as cur:
         cur.execute(
             "INSERT INTO accounts_kickuser (user_id, username, slug, updated_at) "
