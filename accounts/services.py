@@ -26,8 +26,6 @@ from accounts.errors import LinkFailed, LinkingDisabled
 from accounts.models import DiscordConfig, KickUser, Link, LinkLogConfig, LinkRequest, OAuthState
 from accounts.selectors import LinkLogSettings
 from accounts.signals import link_removed
-from botworker.models import OutboxMessage
-from botworker.outbox import outbox_enqueue
 from kickbot.errors import InvalidInput
 from kickbot.integrations.kick.api import KickApi
 from kickbot.integrations.kick.errors import KickAuthError, KickError, KickUnavailable
@@ -36,6 +34,8 @@ from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.services import audit_record, audit_record_counted
 from kickbot.text import discord_safe
+from outbox.models import OutboxMessage
+from outbox.services import outbox_enqueue
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User

@@ -73,11 +73,11 @@ def frames(n: int, *, chatroom: int = 1) -> list[bytes]:
 async def _run(frames: list[bytes], *, batch: int, community: Any) -> float:
     from django.conf import settings
 
-    from botworker.commands import autodiscover, registry
     from botworker.commands.router import CommandRouter
-    from botworker.kick.handlers import EventHandlers
-    from botworker.kick.parsers import parse_pusher_frame
     from botworker.kick.pipeline import CommunityConfig, CommunityPipeline
+    from kickbot.commands import autodiscover, registry
+    from kickbot.event_handlers import EventHandlers
+    from kickbot.integrations.kick.parsers import parse_pusher_frame
     from kickbot.redis_client import get_async_redis
 
     autodiscover()

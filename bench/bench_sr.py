@@ -27,11 +27,11 @@ CATALOGUE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "slots"
 async def _measure(community: Any, n: int, run: int) -> list[float]:
     from django.conf import settings
 
-    from botworker.commands import autodiscover, registry
     from botworker.commands.router import CommandRouter
-    from botworker.kick.handlers import handlers
     from botworker.kick.pipeline import CommunityConfig, CommunityPipeline
     from botworker.kick.pusher import PusherListener, channels_for
+    from kickbot.commands import autodiscover, registry
+    from kickbot.event_handlers import handlers
     from kickbot.redis_client import get_async_redis
     from tests.fakes.kick_pusher import FakePusherServer
 
@@ -113,8 +113,8 @@ def run(scale: float) -> dict[str, Any]:
     from django.core.management import call_command
 
     from accounts.models import KickUser
-    from botworker.models import OutboxMessage
     from kickbot.models import Community
+    from outbox.models import OutboxMessage
     from slots.catalogue import slots_import
     from slots.importers import parse_document
     from slots.models import Slot, SlotRequest, SlotSettings

@@ -18,6 +18,7 @@ from django.conf import settings
 
 from botworker.aio import wait_any
 from kickbot.heartbeat import heartbeat_write
+from kickbot.models import Community
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,6 @@ class BotRuntime:
 
 
 def _any_community() -> bool:
-    from kickbot.models import Community
-
     try:
         return Community.objects.exists()
     except Exception:

@@ -21,7 +21,8 @@ from dashboard.permissions import require_perm
 from dashboard.roles import PERM_MANAGE
 from kickbot.integrations.kick import KickApi, KickError, authorize_url, pkce_pair
 from kickbot.kick import SCOPES, connect_redirect_uri, http_client_factory, kick_token_save, oauth_client
-from kickbot.services import audit_record
+from kickbot.kick_detect import KickIdsNotFound, detect
+from kickbot.services import audit_record, community_save
 
 log = logging.getLogger(__name__)
 
@@ -137,18 +138,13 @@ class _Fixed:
 @require_POST
 def kick_detect_ids(request: HttpRequest) -> HttpResponse:
     """Try Kick's website for the chatroom/channel/broadcaster ids; say plainly when it refuses."""
-    from django.core.management import CommandError
-
-    from kickbot.management.commands.kick_detect import detect
-    from kickbot.services import community_save
-
     community = current_community(request)
     if community is None:
         return redirect("dashboard:setup")
     try:
         ids = detect(community.kick_channel_slug)
-    except CommandError as exc:
-        messages.error(request, str(exc))
+    except KickIdsNotFound as exc:
+        messages.error(request, exc.message)
     else:
         community_save(community=community, actor=request.user, **ids)
         messages.success(request, "Found the Kick ids: " + ", ".join(f"{k} {v}" for k, v in ids.items()))

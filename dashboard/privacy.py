@@ -17,6 +17,7 @@ from functools import partial
 from django.db import transaction
 
 from accounts.models import KickUser, Link
+from dashboard.services import ticket_days_forget
 from gtb.models import GtbGuess
 from kickbot.models import AuditLog
 from kickbot.services import audit_record
@@ -77,8 +78,6 @@ def user_forget(*, kick_user_id: int, actor_label: str, dry_run: bool = False) -
 
 
 def _forget(report: ForgetReport, uid: int, actor_label: str) -> None:
-    from dashboard.services import ticket_days_forget
-
     open_periods = RafflePeriod.objects.filter(status=RafflePeriod.Status.OPEN)
     links = list(Link.objects.filter(kick_user_id=uid).values_list("discord_user_id", flat=True))
     d = report.deleted

@@ -15,6 +15,7 @@ from kickbot.months import month_label
 from raffle.models import ShuffleAccount
 from raffle.selectors import TicketsInfo, tickets_of
 from slots.models import SlotRequest
+from watchtime.models import WatchMonthly
 from watchtime.selectors import RankInfo, current_month, rank_of
 
 SEARCH_MAX = 64
@@ -149,8 +150,6 @@ class MonthRow:
 
 def watch_history(*, community_id: int, kick_user_id: int, months: int = 24) -> list[MonthRow]:
     """One viewer's minutes per month, newest first (``watchmonthly_once`` index)."""
-    from watchtime.models import WatchMonthly
-
     rows = (
         WatchMonthly.objects.filter(community_id=community_id, kick_user_id=kick_user_id)
         .order_by("-month")

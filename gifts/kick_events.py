@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from botworker.bridge import run_sync
-from botworker.kick.events import GiftEvent
-from botworker.kick.handlers import EventContext, on_event
 from gifts.services import gift_purchase_record
+from kickbot.bridge import run_sync
+from kickbot.event_handlers import EventContext, on_event
+from kickbot.integrations.kick.events import GiftEvent
 
 
 @on_event(GiftEvent)

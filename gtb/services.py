@@ -20,8 +20,6 @@ from django.db.models import F, Value
 from django.db.models.functions import Abs
 from django.utils import timezone
 
-from botworker.models import OutboxMessage
-from botworker.outbox import outbox_enqueue
 from gtb import embeds
 from gtb.models import GtbGuess, GtbPanel, GtbSession
 from gtb.parsing import format_cents, max_amount_cents
@@ -30,6 +28,8 @@ from kickbot.errors import InvalidInput
 from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.services import audit_record
+from outbox.models import OutboxMessage
+from outbox.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
 

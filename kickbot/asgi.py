@@ -13,13 +13,13 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
+from dashboard.routing import websocket_urlpatterns  # noqa: E402
 from kickbot.checks import static_manifest_problem  # noqa: E402
 from kickbot.edge import (  # noqa: E402
     BodyLimitMiddleware,
     ForwardedClientMiddleware,
     install_daphne_body_limit,
 )
-from kickbot.routing import websocket_urlpatterns  # noqa: E402
 
 # daphne runs no system checks: a web process that would answer 500 on every page must not start.
 if settings.IS_PRODUCTION and (problem := static_manifest_problem()):

@@ -15,7 +15,8 @@ from typing import Any
 from django.db import connection
 
 from kickbot.heartbeat import heartbeat_ages
-from kickbot.redis_client import get_redis
+from kickbot.models import Community
+from kickbot.redis_client import get_redis, key
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,6 @@ def _num(raw: bytes | None) -> float | None:
 
 def _kick_ingest() -> dict[str, Any]:
     """Per community: Pusher connection, ingestion lag (p50/p95 over 5 min), last event age."""
-    from kickbot.models import Community
-    from kickbot.redis_client import key
-
     now = time.time()
     out: dict[str, Any] = {}
     rows = list(Community.objects.order_by("id").values_list("pk", "kick_channel_slug", "is_live")[:50])
@@ -162,8 +160,6 @@ def _outage(
 
 def last_outage() -> dict[str, Any] | None:
     """The bot's last Redis outage (``kb:redis:last_outage``): when, how long, events delayed/dropped."""
-    from kickbot.redis_client import key
-
     data: Any = get_redis().hgetall(key("redis", "last_outage"))
     outage = _outage(data.get(b"started"), data.get(b"ended"), data.get(b"delayed"), data.get(b"dropped"))
     if outage is None:
@@ -186,7 +182,5 @@ def outage_text(outage: dict[str, Any] | None) -> str | None:
 
 def ingest_for(*, community_id: int) -> dict[str, Any] | None:
     """One community's ingestion state for ``!health``; None while the pipeline has written nothing."""
-    from kickbot.redis_client import key
-
     data: Any = get_redis().hgetall(key("ingest", community_id))
     return _ingest_entry(data, now=time.time()) if data else None

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from botworker.kick.parsers import webhook_event_types
 from kickbot.integrations.kick import KickError
+from kickbot.integrations.kick.parsers import webhook_event_types
 from kickbot.kick import kick_api
 from kickbot.models import Community
 from kickbot.redis_client import get_redis, key

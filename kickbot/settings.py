@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "kickbot",
+    "outbox",
     "accounts",
     "watchtime",
     "raffle",

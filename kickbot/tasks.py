@@ -1,6 +1,13 @@
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
 from kickbot.heartbeat import heartbeat_write
+from kickbot.integrations.kick import KickError
+from kickbot.kick import kick_token_refresh
+from kickbot.kick_sync import live_status_poll, subscriptions_reconcile_all
+from kickbot.models import KickToken
 
 
 @shared_task(ignore_result=True)
@@ -12,14 +19,6 @@ def worker_heartbeat() -> None:
 @shared_task(ignore_result=True)
 def kick_tokens_refresh() -> int:
     """Refresh every Kick token that expires within the next 30 minutes; returns how many."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from kickbot.integrations.kick import KickError
-    from kickbot.kick import kick_token_refresh
-    from kickbot.models import KickToken
-
     due = KickToken.objects.filter(expires_at__lt=timezone.now() + timedelta(minutes=30))
     refreshed = 0
     for community_id in due.values_list("community_id", flat=True):
@@ -34,14 +33,10 @@ def kick_tokens_refresh() -> int:
 @shared_task(ignore_result=True)
 def kick_subscriptions_reconcile() -> int:
     """Every 10 minutes: webhook subscriptions of every connected channel match what we handle."""
-    from kickbot.kick_sync import subscriptions_reconcile_all
-
     return subscriptions_reconcile_all()
 
 
 @shared_task(ignore_result=True)
 def kick_live_poll() -> int:
     """Every 2 minutes: the live-status backstop for events Kick did not deliver."""
-    from kickbot.kick_sync import live_status_poll
-
     return live_status_poll()

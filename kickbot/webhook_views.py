@@ -17,9 +17,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from botworker.kick.parsers import WEBHOOK_VERSIONS, webhook_event_types
-from botworker.kick.webhook_queue import webhook_enqueue
 from kickbot.edge import WEBHOOK_BODY_MAX_BYTES
+from kickbot.integrations.kick.parsers import WEBHOOK_VERSIONS, webhook_event_types
 from kickbot.integrations.kick.webhooks import (
     KICK_PUBLIC_KEY_PEM,
     SignatureError,
@@ -29,6 +28,7 @@ from kickbot.integrations.kick.webhooks import (
 from kickbot.models import Community
 from kickbot.ratelimit import client_ip, rate_limit_exceeded
 from kickbot.redis_client import get_redis, key
+from kickbot.webhook_stream import webhook_enqueue
 
 log = logging.getLogger(__name__)
 

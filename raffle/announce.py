@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from botworker.outbox import outbox_enqueue
 from kickbot.text import discord_safe
+from outbox.services import outbox_enqueue
 from raffle.models import RafflePeriod, RaffleSettings, RaffleWinner
 from raffle.selectors import period_url
 

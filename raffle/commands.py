@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from botworker.bridge import run_sync
-from botworker.commands import Invocation, command
+from kickbot.bridge import run_sync
+from kickbot.commands import Invocation, command
 from kickbot.errors import InvalidInput
 from raffle.replies import tickets_text
 from raffle.selectors import tickets_of

@@ -9,8 +9,8 @@ gets its reply again: the reply is keyed by the message, so it is queued at most
 
 from __future__ import annotations
 
-from botworker.bridge import run_sync
-from botworker.commands import Invocation, command
+from kickbot.bridge import run_sync
+from kickbot.commands import Invocation, command
 from slots.services import slot_request_create
 
 

@@ -14,12 +14,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from botworker.models import OutboxMessage
-from botworker.outbox import outbox_enqueue
 from kickbot.errors import InvalidInput
 from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.services import audit_record
+from outbox.models import OutboxMessage
+from outbox.services import outbox_enqueue
 from raffle.draw import build_snapshot, draw_winners, new_server_seed, seed_hash
 from slots import embeds
 from slots.models import SlotPick, SlotRequest, SlotSettings

@@ -16,12 +16,12 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
-from botworker.models import OutboxMessage
-from botworker.outbox import outbox_enqueue
 from kickbot.errors import InvalidInput
 from kickbot.models import Community
 from kickbot.redis_client import get_redis, key
 from kickbot.services import audit_record
+from outbox.models import OutboxMessage
+from outbox.services import outbox_enqueue
 from timers.models import TEXT_MAX, TIMER_LIMITS, TimedMessage
 from timers.selectors import TimerView, timer_view
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from botworker.bridge import run_sync
-from botworker.commands import Invocation, command
+from kickbot.bridge import run_sync
+from kickbot.commands import Invocation, command
 from watchtime.selectors import RankInfo, format_minutes, leaderboard, rank_of
 
 KICK_TOP = 5

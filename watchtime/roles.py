@@ -15,11 +15,11 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from accounts.models import Link, LinkLogConfig
-from botworker.models import OutboxMessage
-from botworker.outbox import outbox_enqueue
 from kickbot.errors import InvalidInput
 from kickbot.models import Community
 from kickbot.services import audit_record
+from outbox.models import OutboxMessage
+from outbox.services import outbox_enqueue
 from watchtime.credit import watch_settings_get
 from watchtime.errors import RoleRejected
 from watchtime.models import AppliedRole, WatchAllTime, WatchRole, WatchSettings

@@ -21,7 +21,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from botworker.commands.registry import Command, CommandRegistry, Invocation, Level, level_from_badges
+from kickbot.commands import Command, CommandRegistry, Invocation, Level, level_from_badges
 from kickbot.errors import KickbotError
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ import discord
 from discord.ext import commands
 
 from accounts.selectors import GuildContext, guild_context
-from botworker.bridge import run_sync
 from botworker.discord.arguments import RefusedCheck
+from kickbot.bridge import run_sync
 from kickbot.errors import KickbotError, NotAllowed
 from watchtime.roles import RoleFacts
 

@@ -15,10 +15,10 @@ from typing import Any
 import discord
 
 from botworker.aio import wait_any
-from botworker.bridge import run_sync
 from botworker.discord.common import NO_MENTIONS, role_facts
-from botworker.models import OutboxMessage
-from botworker.outbox import DISCORD_KINDS, OutboxItem, outbox_claim, outbox_mark_failed, outbox_mark_sent
+from kickbot.bridge import run_sync
+from outbox.models import OutboxMessage
+from outbox.services import DISCORD_KINDS, OutboxItem, outbox_claim, outbox_mark_failed, outbox_mark_sent
 from watchtime.roles import dangerous_permissions, watch_role_grant_refused
 
 log = logging.getLogger(__name__)

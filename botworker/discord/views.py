@@ -8,8 +8,8 @@ from typing import Any
 import discord
 
 from accounts.services import LINK_TTL, LinkOffer, link_request_create
-from botworker.bridge import run_sync
 from botworker.discord.common import NO_MENTIONS, ReplyingView, community_of
+from kickbot.bridge import run_sync
 
 LINK_PANEL_CUSTOM_ID = "kickbot:link:start"
 LINK_TEXT = (

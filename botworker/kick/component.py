@@ -25,27 +25,18 @@ from typing import Any
 from django.conf import settings
 
 from botworker.aio import wait_any
-from botworker.bridge import run_sync
-from botworker.commands import autodiscover as commands_autodiscover
-from botworker.commands import registry
 from botworker.commands.router import CommandRouter, Reply
-from botworker.kick.handlers import autodiscover as handlers_autodiscover
-from botworker.kick.handlers import handlers
 from botworker.kick.lease import IngestionLease
 from botworker.kick.outage import Backoff, IngestionHalted, RedisWatch, redis_down
 from botworker.kick.pipeline import CommunityConfig, CommunityPipeline, reply_dedupe_key
 from botworker.kick.pusher import PusherListener, channels_for
 from botworker.kick.sender import KickChatSender, ReplyExpired, TokenBucket
 from botworker.kick.webhook_queue import WebhookReader, stream_gone
-from botworker.models import OutboxMessage
-from botworker.outbox import (
-    kick_chat_enqueue,
-    kick_reply_expires_at,
-    outbox_claim,
-    outbox_mark_expired,
-    outbox_mark_failed,
-    outbox_mark_sent,
-)
+from kickbot.bridge import run_sync
+from kickbot.commands import autodiscover as commands_autodiscover
+from kickbot.commands import registry
+from kickbot.event_handlers import autodiscover as handlers_autodiscover
+from kickbot.event_handlers import handlers
 from kickbot.integrations.kick import (
     AsyncKickApi,
     KickAuthError,
@@ -57,6 +48,15 @@ from kickbot.integrations.kick import (
 from kickbot.kick import async_kick_api
 from kickbot.redis_client import get_async_redis
 from kickbot.selectors import kick_communities
+from outbox.models import OutboxMessage
+from outbox.services import (
+    kick_chat_enqueue,
+    kick_reply_expires_at,
+    outbox_claim,
+    outbox_mark_expired,
+    outbox_mark_failed,
+    outbox_mark_sent,
+)
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from botworker.kick.events import GiftEvent, GiftEvidence, gifter_key
+from kickbot.integrations.kick.events import GiftEvent, GiftEvidence, gifter_key
 
 log = logging.getLogger(__name__)
 

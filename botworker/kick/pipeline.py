@@ -26,16 +26,16 @@ from typing import Any, Protocol
 
 from accounts.services import kick_users_seen
 from botworker.aio import wait_any
-from botworker.bridge import run_sync
 from botworker.commands.router import ChatLine, CommandRouter, Reply
 from botworker.kick.dedupe import Dedupe, claim_token
 from botworker.kick.emotes import strip_emotes
-from botworker.kick.events import ChatEvent, Event, GiftEvent, GiftEvidence, LiveEvent
 from botworker.kick.gifts import GiftCoalescer
-from botworker.kick.handlers import EventContext, EventHandlers
 from botworker.kick.outage import REDIS_DOWN, Backoff, IngestionHalted, RedisWatch
-from botworker.kick.parsers import ParseError, PusherFrame, pusher_to_events, webhook_to_events
 from gifts.services import ATTRIBUTION_WINDOW, gift_purchases_settle
+from kickbot.bridge import run_sync
+from kickbot.event_handlers import EventContext, EventHandlers
+from kickbot.integrations.kick.events import ChatEvent, Event, GiftEvent, GiftEvidence, LiveEvent
+from kickbot.integrations.kick.parsers import ParseError, PusherFrame, pusher_to_events, webhook_to_events
 from kickbot.redis_client import key
 from kickbot.services import community_live_set
 from watchtime.activity import activity_record_many

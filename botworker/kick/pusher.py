@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.typing import Origin
 
-from botworker.kick.parsers import ParseError, PusherFrame, parse_pusher_frame
+from kickbot.integrations.kick.parsers import ParseError, PusherFrame, parse_pusher_frame
 
 log = logging.getLogger(__name__)
 

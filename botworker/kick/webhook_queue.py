@@ -16,40 +16,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import redis
 import redis.asyncio as aioredis
 
 from botworker.kick.outage import IngestionHalted
-from kickbot.redis_client import key
+from kickbot.webhook_stream import GROUP, stream_key
 
 log = logging.getLogger(__name__)
 
-GROUP = "ingest"
-MAXLEN = 10_000
 CLAIM_IDLE_MS = 30_000
-
-
-def stream_key(community_id: int) -> str:
-    return key("webhooks", community_id)
-
-
-def webhook_enqueue(
-    client: redis.Redis,
-    *,
-    community_id: int,
-    event_type: str,
-    message_id: str,
-    body: bytes,
-    version: str = "1",
-) -> None:
-    """Hand one verified delivery to the bot (sync: called from the web view)."""
-    client.xadd(
-        stream_key(community_id),
-        {"type": event_type, "id": message_id, "body": body, "version": version},
-        maxlen=MAXLEN,
-        approximate=True,
-    )
-
 
 # (event type, message id, body, Kick-Event-Version)
 Handler = Callable[[str, str, bytes, str], Awaitable[None]]

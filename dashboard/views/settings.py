@@ -20,6 +20,7 @@ from dashboard.roles import PERM_MANAGE
 from dashboard.views.common import actor, community_or_404, write_view
 from gtb.parsing import format_cents, max_amount_cents
 from kickbot.errors import InvalidInput
+from kickbot.models import Community
 from kickbot.services import community_save
 from raffle import selectors as rs
 from raffle.services.periods import raffle_settings_update
@@ -101,8 +102,6 @@ def _save(request: HttpRequest, section: str) -> str:
         _clean(form)
         fields = {name: form.cleaned_data[name] for name in form.changed_data}
         if fields:
-            from kickbot.models import Community
-
             community_save(community=Community.objects.get(pk=cid), actor=request.user, **fields)
         return "Community saved."
     if section == "watchtime":

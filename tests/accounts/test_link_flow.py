@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from accounts.models import KickUser, Link, LinkRequest, OAuthState
 from accounts.services import link_request_create
-from botworker.models import OutboxMessage
 from kickbot.models import AuditLog
+from outbox.models import OutboxMessage
 from tests.accounts.conftest import FakeKick, link_url, start
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,7 @@ from django.db import connection
 
 from bench import bench_draw, bench_ingest, limits
 from bench.report import BOUNDS
-from botworker.kick.parsers import parse_pusher_frame
+from kickbot.integrations.kick.parsers import parse_pusher_frame
 from kickbot.redis_client import get_redis, key
 from raffle.draw import build_snapshot, draw_winners
 

@@ -11,9 +11,9 @@ from django.db import OperationalError, connection, transaction
 
 from accounts.models import KickUser
 from accounts.services import kick_users_seen
-from botworker.bridge import run_sync
-from botworker.models import OutboxMessage
-from botworker.outbox import kick_chat_enqueue
+from kickbot.bridge import run_sync
+from outbox.models import OutboxMessage
+from outbox.services import kick_chat_enqueue
 
 needs_server = pytest.mark.skipif(
     not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),

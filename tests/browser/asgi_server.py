@@ -28,7 +28,7 @@ def start() -> str:
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
     from django.core.asgi import get_asgi_application
 
-    from kickbot.routing import websocket_urlpatterns
+    from dashboard.routing import websocket_urlpatterns
 
     application = ASGIStaticFilesHandler(
         ProtocolTypeRouter(

@@ -75,9 +75,9 @@ def test_unlink_from_the_dashboard_names_the_staff_member(
     world: World, feed: list[dict[str, Any]], admin_user: Any
 ) -> None:
     """One audit row naming who did it (not the member), and the feed and link log say staff did."""
-    from botworker.models import OutboxMessage
     from dashboard.services import dashboard_unlink
     from kickbot.models import AuditLog
+    from outbox.models import OutboxMessage
 
     account_services.link_log_set(
         community_id=world.community.pk, enabled=True, channel_id=777, actor_discord_id=1

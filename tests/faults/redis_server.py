@@ -152,9 +152,9 @@ class PrivateRedisWorld(World):
 
 def report() -> None:
     """Replies per command message (count and first creation time), gifts in the ledger, ingest counters."""
-    from botworker.models import OutboxMessage
     from kickbot.health import ingest_for
     from kickbot.models import Community
+    from outbox.models import OutboxMessage
     from tests.faults.world import gift_ledger
 
     replies: dict[str, dict[str, Any]] = {}

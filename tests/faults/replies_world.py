@@ -41,7 +41,7 @@ def gtb_report() -> None:
 
 def replies_report() -> None:
     """Kick chat rows by the message they answer: status, attempts, last error, deadline."""
-    from botworker.models import OutboxMessage
+    from outbox.models import OutboxMessage
 
     rows = OutboxMessage.objects.filter(kind="kick_chat", community_id=_community_id())
     print(

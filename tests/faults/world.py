@@ -92,7 +92,7 @@ def gift_ledger() -> dict[str, Any]:
 
 def report() -> None:
     from accounts.models import KickUser
-    from botworker.models import OutboxMessage
+    from outbox.models import OutboxMessage
     from raffle.models import TicketEntry
 
     replies = OutboxMessage.objects.filter(kind="kick_chat")
@@ -373,7 +373,7 @@ def seed_load(viewer_ids: list[int], minutes: int) -> None:
 def load_report() -> None:
     """What must hold after the database connections were cut: every tick with its credits, the
     ledger, the outbox, and the replies and gifts (``report``'s)."""
-    from botworker.models import OutboxMessage
+    from outbox.models import OutboxMessage
     from watchtime.models import WatchMonthly, WatchTick
 
     cid = _community_id()

@@ -20,13 +20,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import KickUser
-from botworker.commands import registry
 from botworker.commands.router import CommandRouter
-from botworker.kick.handlers import autodiscover, handlers
-from botworker.kick.parsers import parse_pusher_frame
 from botworker.kick.pipeline import CommunityConfig, CommunityPipeline
 from gifts import services
 from gifts.models import GiftPurchase
+from kickbot.commands import registry
+from kickbot.event_handlers import autodiscover, handlers
+from kickbot.integrations.kick.parsers import parse_pusher_frame
 from kickbot.redis_client import get_async_redis, key
 from raffle.models import TicketEntry
 from tests.botworker.kick.conftest import pusher_lines, pusher_raw, webhook

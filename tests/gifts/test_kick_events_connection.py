@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from botworker.kick.events import GiftEvent
-from botworker.kick.handlers import EventContext
 from gifts import kick_events
+from kickbot.event_handlers import EventContext
+from kickbot.integrations.kick.events import GiftEvent
 from raffle.models import TicketEntry
 from raffle.services.periods import period_open
 from tests.botworker.test_bridge import _end_this_connection, needs_server

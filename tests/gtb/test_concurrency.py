@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from botworker.models import OutboxMessage
 from gtb.models import GtbSession
 from gtb.services import gtb_guess_submit, gtb_session_resolve, gtb_session_start
 from kickbot.errors import InvalidInput
 from kickbot.models import AuditLog
+from outbox.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

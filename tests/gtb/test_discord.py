@@ -21,10 +21,10 @@ from botworker.discord.cogs.gtb import (
     GtbStartModal,
 )
 from botworker.discord.common import AdminRequired, ensure_admin
-from botworker.models import OutboxMessage
 from gtb.models import GtbGuess, GtbPanel, GtbSession
 from gtb.services import gtb_guess_submit, gtb_panel_posted, gtb_session_start
 from kickbot.models import AuditLog
+from outbox.models import OutboxMessage
 from tests.fakes.discord import (
     MockBot,
     MockContext,
@@ -61,7 +61,7 @@ def private_text(interaction: MockInteraction) -> str:
 
 
 async def open_session(community: Any) -> Any:
-    from botworker.bridge import run_sync
+    from kickbot.bridge import run_sync
 
     return await run_sync(gtb_session_start)(
         community_id=community.pk, title="Hunt", prize_cents=0, actor_label=MOD
@@ -69,7 +69,7 @@ async def open_session(community: Any) -> Any:
 
 
 async def add_guess(community: Any, user: int, cents: int) -> None:
-    from botworker.bridge import run_sync
+    from kickbot.bridge import run_sync
 
     await run_sync(gtb_guess_submit)(
         community_id=community.pk, kick_user_id=user, username=f"v{user}", amount_cents=cents
@@ -293,8 +293,8 @@ async def test_final_modal_submitted_twice_resolves_once(guild: MockGuild, commu
 
 
 async def test_a_late_final_modal_never_resolves_a_newer_round(guild: MockGuild, community: Any) -> None:
-    from botworker.bridge import run_sync
     from gtb.services import gtb_session_cancel
+    from kickbot.bridge import run_sync
 
     old = await open_session(community)
     modal = GtbFinalModal(old.id)
@@ -406,7 +406,7 @@ async def test_gtbpanel_refuses_a_channel_of_another_server(cog: GtbCog, guild: 
 async def test_panel_refresh_goes_through_the_outbox_to_the_posted_panel(
     guild: MockGuild, community: Any
 ) -> None:
-    from botworker.bridge import run_sync
+    from kickbot.bridge import run_sync
 
     await run_sync(gtb_panel_posted)(community_id=community.pk, channel_id=11, message_id=22, actor_label=MOD)
     interaction = MockInteraction(guild=guild, user=admin_member(guild))
@@ -431,6 +431,6 @@ async def test_gtbstats_replies_with_the_stats_embed(cog: GtbCog, guild: MockGui
 
 
 async def _snapshot() -> tuple[Any, ...]:
-    from botworker.bridge import run_sync
+    from kickbot.bridge import run_sync
 
     return await run_sync(snapshot)()

@@ -10,11 +10,11 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from botworker.bridge import run_sync
-from botworker.commands import autodiscover, registry
 from botworker.commands.router import ChatLine, CommandRouter
 from gtb.models import GtbGuess
 from gtb.services import gtb_session_close, gtb_session_start
+from kickbot.bridge import run_sync
+from kickbot.commands import autodiscover, registry
 from kickbot.redis_client import get_async_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from botworker.models import OutboxMessage
 from gtb.models import GtbGuess, GtbPanel, GtbSession
 from gtb.selectors import gtb_stats
 from gtb.services import (
@@ -19,6 +18,7 @@ from gtb.services import (
 )
 from kickbot.errors import InvalidInput
 from kickbot.models import AuditLog
+from outbox.models import OutboxMessage
 from tests.factories import CommunityFactory
 
 pytestmark = pytest.mark.django_db

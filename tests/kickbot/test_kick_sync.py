@@ -7,9 +7,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from botworker.kick.parsers import webhook_event_types
 from kickbot import kick
 from kickbot.integrations.kick import TokenSet
+from kickbot.integrations.kick.parsers import webhook_event_types
 from kickbot.kick_sync import live_status_poll, subscriptions_reconcile, subscriptions_state
 from kickbot.models import Community
 from tests.factories import CommunityFactory

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from django.test import Client
 
 from botworker.kick.component import KickIngestion, _config
-from botworker.kick.webhook_queue import stream_key
 from kickbot.models import Community
 from kickbot.redis_client import get_async_redis, get_redis
 from kickbot.selectors import kick_communities
+from kickbot.webhook_stream import stream_key
 from raffle.models import TicketEntry
 from tests.botworker.kick.conftest import webhook
 from tests.factories import CommunityFactory, raffle_open_now

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.test import Client
 
-from botworker.kick.webhook_queue import stream_key
 from kickbot.models import Community
 from kickbot.redis_client import get_redis
+from kickbot.webhook_stream import stream_key
 
 pytestmark = pytest.mark.django_db
 

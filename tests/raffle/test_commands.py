@@ -15,9 +15,9 @@ import time_machine
 from asgiref.sync import sync_to_async
 
 import raffle.commands  # noqa: F401  (registers !tickets)
-from botworker.commands import Invocation, Level, registry
 from botworker.discord.cogs.raffle import RaffleCog
 from botworker.discord.common import AdminRequired, ensure_admin
+from kickbot.commands import Invocation, Level, registry
 from kickbot.errors import InvalidInput, KickbotError, NotAllowed
 from raffle.errors import BadDate
 from raffle.models import RafflePeriod, ShuffleAccount, TicketBalance, TicketEntry

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import time_machine
 
-from botworker.models import OutboxMessage
 from kickbot.errors import NotAllowed
+from outbox.models import OutboxMessage
 from raffle import rules, tasks
 from raffle.draw import build_snapshot, draw_winners, seed_hash
 from raffle.errors import DrawWaiting

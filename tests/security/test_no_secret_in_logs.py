@@ -24,10 +24,10 @@ from django.utils import timezone
 
 from accounts import services as link_services
 from accounts.models import OAuthState
-from botworker.outbox import outbox_enqueue
 from kickbot import kick
 from kickbot.integrations.kick import TokenSet
 from kickbot.models import Community
+from outbox.services import outbox_enqueue
 from raffle import tasks as raffle_tasks
 from raffle.services.periods import period_open
 from raffle.services.shuffle import shuffle_verify
@@ -184,8 +184,8 @@ async def test_discord_login_commands_and_refused_sends_log_no_discord_token(
     member runs a command, a message goes out and another is refused by Discord; a login with a
     wrong token is refused as well. discord.py's own loggers at DEBUG too."""
     from botworker.discord.component import discord_component
-    from botworker.models import OutboxMessage
     from botworker.runtime import BotRuntime
+    from outbox.models import OutboxMessage
 
     logs.set_level(logging.DEBUG, logger="discord")
     wrong = DISCORD_TOKEN.replace("secret", "wrong")

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from botworker.commands import autodiscover, registry
 from botworker.commands.router import ChatLine, CommandRouter
-from botworker.models import OutboxMessage
+from kickbot.commands import autodiscover, registry
 from kickbot.redis_client import get_async_redis
+from outbox.models import OutboxMessage
 from slots.models import SlotRequest, SlotSettings
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,8 +71,8 @@ async def test_a_reply_lost_with_its_process_is_sent_on_redelivery_once(communit
     write fails once). The webhook delivery is not acknowledged; its redelivery queues the reply, and
     a later duplicate queues nothing more."""
     from botworker.kick.component import KickIngestion
-    from botworker.kick.handlers import EventHandlers
     from botworker.kick.pipeline import CommunityConfig, CommunityPipeline, DeliveryFailed
+    from kickbot.event_handlers import EventHandlers
     from tests.fakes.kick_chat import chat_webhook
 
     redis = get_async_redis()

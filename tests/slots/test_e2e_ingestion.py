@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from botworker.kick.component import KickIngestion
-from botworker.models import OutboxMessage
+from outbox.models import OutboxMessage
 from slots.catalogue import slots_import
 from slots.importers import parse_document
 from slots.models import SlotRequest, SlotSettings

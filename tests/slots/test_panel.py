@@ -9,9 +9,9 @@ import pytest
 
 from botworker.discord.cogs.slots import CUSTOM_IDS, ClearConfirmView, SlotPanelView, SlotsCog
 from botworker.discord.common import AdminRequired, ensure_admin
-from botworker.models import OutboxMessage
 from kickbot.errors import InvalidInput
 from kickbot.models import AuditLog
+from outbox.models import OutboxMessage
 from raffle.draw import build_snapshot, draw_winners, seed_hash
 from slots.models import SlotBlacklist, SlotPick, SlotRequest, SlotSettings
 from slots.panel import slot_panel_posted, slot_pick_random, slot_queue_clear, slot_request_finish

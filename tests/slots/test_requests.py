@@ -13,9 +13,9 @@ import pytest
 import time_machine
 from django.db import OperationalError, connection
 
-from botworker.models import OutboxMessage
 from kickbot.errors import InvalidInput, KickbotError, NotAllowed
 from kickbot.models import AuditLog
+from outbox.models import OutboxMessage
 from slots.models import SlotBlacklist, SlotRequest, SlotRequester, SlotSettings
 from slots.services import slot_request_create, slot_settings_update
 

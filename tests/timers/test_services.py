@@ -10,10 +10,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from botworker.models import OutboxMessage
 from kickbot.errors import InvalidInput
 from kickbot.models import AuditLog
 from kickbot.redis_client import get_redis
+from outbox.models import OutboxMessage
 from tests.factories import CommunityFactory
 from timers.models import TimedMessage
 from timers.selectors import timed_messages_list

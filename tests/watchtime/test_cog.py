@@ -10,9 +10,9 @@ import pytest
 from accounts.models import KickUser, Link
 from botworker.discord.cogs.watchtime import WatchtimeCog, parse_count
 from botworker.discord.common import AdminRequired, ensure_admin
-from botworker.models import OutboxMessage
 from kickbot.errors import InvalidInput, KickbotError
 from kickbot.models import AuditLog
+from outbox.models import OutboxMessage
 from tests.fakes.discord import (
     MockBot,
     MockContext,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from accounts.models import KickUser
-from botworker.commands import Invocation, Level, registry
+from kickbot.commands import Invocation, Level, registry
 from watchtime.models import WatchRole, WatchTotal
 
 pytestmark = pytest.mark.django_db(transaction=True)

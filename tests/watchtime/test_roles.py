@@ -8,9 +8,9 @@ import discord
 import pytest
 
 from accounts.models import Link
-from botworker.models import OutboxMessage
 from kickbot.errors import InvalidInput
 from kickbot.models import AuditLog
+from outbox.models import OutboxMessage
 from tests.watchtime.conftest import kick_user
 from watchtime.errors import RoleRejected
 from watchtime.models import AppliedRole, WatchRole, WatchSettings, WatchTotal

@@ -14,8 +14,8 @@ from discord.ext import commands
 from discord.utils import escape_markdown
 from django.conf import settings
 
-from botworker.bridge import run_sync
 from botworker.discord.common import actor_label, community_admin, community_of, reply
+from kickbot.bridge import run_sync
 from kickbot.health import health_report, ingest_for, outage_text
 from kickbot.kick import TokenState, kick_token_state
 from kickbot.kick_sync import subscriptions_state

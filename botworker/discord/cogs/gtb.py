@@ -15,7 +15,6 @@ import discord
 from discord.ext import commands
 
 from accounts.selectors import GuildContext
-from botworker.bridge import run_sync
 from botworker.discord.common import (
     NO_MENTIONS,
     ReplyingModal,
@@ -39,6 +38,7 @@ from gtb.services import (
     gtb_session_resolve,
     gtb_session_start,
 )
+from kickbot.bridge import run_sync
 from kickbot.errors import InvalidInput
 
 START_ID = "kickbot:gtb:start"

@@ -13,9 +13,9 @@ from discord.ext import commands
 
 from accounts.selectors import link_log_settings
 from accounts.services import link_log_set, link_panel_posted, link_remove
-from botworker.bridge import run_sync
 from botworker.discord.common import NO_MENTIONS, community_admin, community_of, reply
 from botworker.discord.views import LINK_TEXT, LinkButtonView, LinkPanelView, link_offer_for, link_panel_embed
+from kickbot.bridge import run_sync
 from kickbot.errors import InvalidInput
 from kickbot.text import discord_safe
 

@@ -13,8 +13,8 @@ import discord
 from discord.ext import commands
 
 from accounts.selectors import link_for_discord_user
-from botworker.bridge import run_sync
 from botworker.discord.common import actor_label, community_admin, community_of, reply
+from kickbot.bridge import run_sync
 from kickbot.errors import KickbotError
 from kickbot.text import discord_safe
 from raffle import parsing, replies, selectors

@@ -12,7 +12,6 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from botworker.bridge import run_sync
 from botworker.discord.common import (
     NO_MENTIONS,
     ReplyingView,
@@ -23,6 +22,7 @@ from botworker.discord.common import (
     reply,
     reply_private,
 )
+from kickbot.bridge import run_sync
 from kickbot.errors import InvalidInput, NotAllowed
 from slots.embeds import panel_embed, safe
 from slots.panel import (

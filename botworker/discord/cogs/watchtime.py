@@ -17,7 +17,6 @@ from typing import Any
 import discord
 from discord.ext import commands, tasks
 
-from botworker.bridge import run_sync
 from botworker.discord.common import (
     NO_MENTIONS,
     actor_label,
@@ -27,6 +26,7 @@ from botworker.discord.common import (
     reply,
     role_facts,
 )
+from kickbot.bridge import run_sync
 from kickbot.errors import InvalidInput, KickbotError, NotAllowed
 from kickbot.text import discord_safe
 from watchtime.commands import describe_rank

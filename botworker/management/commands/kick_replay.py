@@ -13,9 +13,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from botworker.commands.router import Reply
 from botworker.kick.component import KickIngestion, _config
-from botworker.kick.handlers import handlers
-from botworker.kick.parsers import ParseError, parse_pusher_frame
 from botworker.kick.pipeline import CommunityConfig, CommunityPipeline
+from kickbot.event_handlers import handlers
+from kickbot.integrations.kick.parsers import ParseError, parse_pusher_frame
 from kickbot.redis_client import get_async_redis
 from kickbot.selectors import kick_communities
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 
-from botworker.commands.registry import CommandRegistry, Invocation, Level, command, level_from_badges
 from botworker.commands.router import GENERIC_FAILURE, ChatLine, CommandRouter, message_time, split_command
+from kickbot.commands import CommandRegistry, Invocation, Level, command, level_from_badges
 from kickbot.errors import InvalidInput
 from kickbot.redis_client import get_async_redis
 
@@ -261,7 +261,7 @@ async def test_other_prefix(reg: CommandRegistry, redis: object) -> None:
 
 
 async def test_builtin_commands_lists_what_the_user_may_run(redis: object) -> None:
-    from botworker.commands import autodiscover, registry
+    from kickbot.commands import autodiscover, registry
 
     autodiscover()
     r = CommandRouter(registry=registry, redis=redis, key_prefix=settings.REDIS_KEY_PREFIX)  # type: ignore[arg-type]

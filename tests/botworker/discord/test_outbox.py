@@ -14,8 +14,8 @@ from django.db import OperationalError, close_old_connections, connection
 from django.utils import timezone
 
 from botworker.discord.outbox_sender import DiscordOutboxSender
-from botworker.models import OutboxMessage
-from botworker.outbox import (
+from outbox.models import OutboxMessage
+from outbox.services import (
     STALE_CLAIM_SECONDS,
     outbox_claim,
     outbox_enqueue,

@@ -15,9 +15,9 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from accounts.models import DiscordConfig, KickUser, Link, LinkLogConfig
-from botworker.models import OutboxMessage
-from botworker.outbox import outbox_enqueue
 from kickbot.models import AuditLog, Community
+from outbox.models import OutboxMessage
+from outbox.services import outbox_enqueue
 from tests.fakes.discord_server import FakeDiscord, Member, running_bot
 from watchtime.models import WatchRole, WatchTotal
 from watchtime.roles import roles_sync

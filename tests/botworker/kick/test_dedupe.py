@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 
 from botworker.kick.dedupe import Dedupe
-from botworker.kick.events import ChatEvent
-from botworker.kick.parsers import parse_pusher_frame, pusher_to_events, webhook_to_events
+from kickbot.integrations.kick.events import ChatEvent
+from kickbot.integrations.kick.parsers import parse_pusher_frame, pusher_to_events, webhook_to_events
 from kickbot.redis_client import get_async_redis
 from tests.botworker.kick.conftest import NOW, pusher_raw, webhook
 

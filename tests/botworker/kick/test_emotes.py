@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from botworker.bridge import run_sync
 from botworker.kick.emotes import strip_emotes
-from botworker.kick.events import ChatEvent
-from botworker.kick.parsers import parse_pusher_frame, pusher_to_events, webhook_to_events
-from botworker.kick.webhook_queue import webhook_enqueue
 from gtb.models import GtbGuess
 from gtb.services import gtb_session_start
+from kickbot.bridge import run_sync
+from kickbot.integrations.kick.events import ChatEvent
+from kickbot.integrations.kick.parsers import parse_pusher_frame, pusher_to_events, webhook_to_events
 from kickbot.redis_client import get_redis
+from kickbot.webhook_stream import webhook_enqueue
 from slots.catalogue import slots_import
 from slots.importers import parse_document
 from slots.models import SlotRequest

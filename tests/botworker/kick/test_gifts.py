@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from botworker.kick.events import GiftEvent, GiftEvidence
 from botworker.kick.gifts import GiftCoalescer
-from botworker.kick.parsers import parse_pusher_frame, pusher_to_events, webhook_to_events
+from kickbot.integrations.kick.events import GiftEvent, GiftEvidence
+from kickbot.integrations.kick.parsers import parse_pusher_frame, pusher_to_events, webhook_to_events
 from tests.botworker.kick.conftest import NOW, pusher_lines, pusher_raw, webhook
 
 GIFTEES = ("alpha_fan", "beta_viewer", "charlie99", "deltadawn", "echo_echo")

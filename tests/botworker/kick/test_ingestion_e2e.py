@@ -12,11 +12,11 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from botworker.kick.component import KickIngestion, _config
-from botworker.kick.webhook_queue import webhook_enqueue
-from botworker.models import OutboxMessage
 from kickbot.models import Community
 from kickbot.redis_client import get_async_redis, get_redis, key
 from kickbot.selectors import kick_communities
+from kickbot.webhook_stream import webhook_enqueue
+from outbox.models import OutboxMessage
 from tests.factories import CommunityFactory
 from tests.fakes.kick_api import FakeKick
 from tests.fakes.kick_chat import CHANNEL, CHATROOM, chat_frame, chat_webhook, ingesting, until

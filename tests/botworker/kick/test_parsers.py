@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from botworker.kick import parsers
-from botworker.kick.events import (
+from kickbot.integrations.kick import parsers
+from kickbot.integrations.kick.events import (
     BanEvent,
     ChatEvent,
     FollowEvent,
@@ -17,7 +17,7 @@ from botworker.kick.events import (
     LiveEvent,
     SubEvent,
 )
-from botworker.kick.parsers import (
+from kickbot.integrations.kick.parsers import (
     MAX_CONTENT_CHARS,
     ParseError,
     event_basename,

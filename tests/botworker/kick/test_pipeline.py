@@ -18,13 +18,21 @@ from typing import Any
 
 import pytest
 
-from botworker.commands.registry import CommandRegistry
 from botworker.commands.router import CommandRouter, Reply
-from botworker.kick.events import BanEvent, ChatEvent, Event, FollowEvent, GiftEvent, LiveEvent, SubEvent
 from botworker.kick.gifts import GiftCoalescer
-from botworker.kick.handlers import EventContext, EventHandlers
-from botworker.kick.parsers import PusherFrame, parse_pusher_frame
 from botworker.kick.pipeline import CommunityConfig, CommunityPipeline
+from kickbot.commands import CommandRegistry
+from kickbot.event_handlers import EventContext, EventHandlers
+from kickbot.integrations.kick.events import (
+    BanEvent,
+    ChatEvent,
+    Event,
+    FollowEvent,
+    GiftEvent,
+    LiveEvent,
+    SubEvent,
+)
+from kickbot.integrations.kick.parsers import PusherFrame, parse_pusher_frame
 from kickbot.redis_client import get_async_redis, key
 from tests.botworker.kick.conftest import pusher_lines, pusher_raw, webhook
 from tests.fakes.kick_chat import chat_frame, until

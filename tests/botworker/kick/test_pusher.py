@@ -9,8 +9,8 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from botworker.kick.parsers import PusherFrame
 from botworker.kick.pusher import PusherListener, channels_for, classify_code
+from kickbot.integrations.kick.parsers import PusherFrame
 from tests.botworker.kick.conftest import pusher_raw
 from tests.fakes.kick_pusher import FakePusherServer
 

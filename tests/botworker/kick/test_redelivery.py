@@ -11,14 +11,15 @@ from typing import Any
 
 import pytest
 
-from botworker.commands import registry
 from botworker.commands.router import CommandRouter
-from botworker.kick.events import GiftEvent
-from botworker.kick.handlers import EventHandlers
-from botworker.kick.parsers import webhook_to_events
 from botworker.kick.pipeline import CLAIM_TTL_S, CommunityConfig, CommunityPipeline, DeliveryFailed
-from botworker.kick.webhook_queue import WebhookReader, stream_key, webhook_enqueue
+from botworker.kick.webhook_queue import WebhookReader
+from kickbot.commands import registry
+from kickbot.event_handlers import EventHandlers
+from kickbot.integrations.kick.events import GiftEvent
+from kickbot.integrations.kick.parsers import webhook_to_events
 from kickbot.redis_client import get_async_redis, get_redis
+from kickbot.webhook_stream import stream_key, webhook_enqueue
 from tests.botworker.kick.conftest import webhook
 
 CFG = CommunityConfig(

@@ -25,18 +25,19 @@ import redis
 from django.conf import settings
 from redis.commands.core import AsyncScript
 
-from botworker.commands.registry import CommandRegistry, Invocation, command
 from botworker.commands.router import CommandRouter, Reply
 from botworker.kick.dedupe import Dedupe, claim_token
-from botworker.kick.events import ChatEvent, GiftEvent
-from botworker.kick.handlers import EventHandlers
 from botworker.kick.lease import IngestionLease
 from botworker.kick.outage import IngestionHalted, RedisWatch, outage_key
-from botworker.kick.parsers import PusherFrame, webhook_to_events
 from botworker.kick.pipeline import CLAIM_TTL_S, CommunityConfig, CommunityPipeline, KnownUsers
-from botworker.kick.webhook_queue import stream_gone, stream_key, webhook_enqueue
+from botworker.kick.webhook_queue import stream_gone
+from kickbot.commands import CommandRegistry, Invocation, command
+from kickbot.event_handlers import EventHandlers
 from kickbot.health import health_report, ingest_for, last_outage, outage_text
+from kickbot.integrations.kick.events import ChatEvent, GiftEvent
+from kickbot.integrations.kick.parsers import PusherFrame, webhook_to_events
 from kickbot.redis_client import get_async_redis, get_redis, key
+from kickbot.webhook_stream import stream_key, webhook_enqueue
 from tests.botworker.kick.conftest import webhook
 
 CFG = CommunityConfig(

@@ -10,8 +10,8 @@ import time_machine
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from botworker.models import OutboxMessage
-from botworker.outbox import (
+from outbox.models import OutboxMessage
+from outbox.services import (
     STALE_CLAIM_SECONDS,
     kick_chat_enqueue,
     kick_reply_expires_at,

@@ -2,8 +2,8 @@
 
 In ``<app>/kick_events.py`` (imported by :func:`autodiscover`)::
 
-    from botworker.kick.events import GiftEvent
-    from botworker.kick.handlers import EventContext, on_event
+    from kickbot.integrations.kick.events import GiftEvent
+    from kickbot.event_handlers import EventContext, on_event
 
     @on_event(GiftEvent)
     async def award_gift(ctx: EventContext, event: GiftEvent) -> None:

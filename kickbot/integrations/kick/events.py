@@ -1,6 +1,6 @@
 """Typed Kick events, the only shapes the rest of the bot sees.
 
-Every event is a frozen dataclass built by :mod:`botworker.kick.parsers` from a Pusher frame
+Every event is a frozen dataclass built by :mod:`kickbot.integrations.kick.parsers` from a Pusher frame
 or a webhook body. Two methods matter for counting things once:
 
 * ``semantic_key()`` names the *thing that happened*, independent of which source reported
@@ -215,4 +215,4 @@ Event = ChatEvent | GiftEvent | SubEvent | LiveEvent | FollowEvent | BanEvent
 """What the pipeline dispatches. ``GiftEvidence`` is deliberately not part of it."""
 
 PusherItem = Event | GiftEvidence
-"""What :func:`botworker.kick.parsers.pusher_to_events` returns."""
+"""What :func:`kickbot.integrations.kick.parsers.pusher_to_events` returns."""

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from botworker.kick.events import (
+from kickbot.integrations.kick.events import (
     BanEvent,
     ChatEvent,
     ChatKind,

@@ -44,6 +44,8 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # The table kept its name when the model moved out of botworker (decision 0015).
+        db_table = "botworker_outboxmessage"
         ordering = ["id"]
         indexes = [
             models.Index(fields=["status", "kind", "next_attempt_at"], name="outbox_due"),

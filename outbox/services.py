@@ -20,8 +20,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from botworker.models import OutboxMessage
 from kickbot.models import Community
+from outbox.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 

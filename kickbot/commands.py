@@ -1,4 +1,19 @@
-"""The command registry shared by the Kick router and (where a command means the same) Discord."""
+"""Platform-neutral chat commands: the registry feature apps add to (the router in the bot reads it).
+
+A feature registers its commands in ``<app>/commands.py`` (imported by :func:`autodiscover`)::
+
+    from kickbot.bridge import run_sync
+    from kickbot.commands import Invocation, command
+
+    @command("watchtime", aliases=("wt",), help="your watchtime")
+    async def watchtime(inv: Invocation) -> str:
+        stats = await run_sync(selectors.watchtime_for)(community_id=inv.community_id, user=inv.user_id)
+        return f"{inv.username}: {stats.hours} h"
+
+Handlers are async, reach the database only through ``kickbot.bridge.run_sync`` and return the
+reply text (or None for no reply). A ``KickbotError`` raised by a service becomes the reply.
+This module is below every feature app: it imports nothing of theirs and nothing of the bot's.
+"""
 
 from __future__ import annotations
 
@@ -137,3 +152,25 @@ def command(
         return handler
 
     return decorate
+
+
+def autodiscover() -> None:
+    """Import ``<app>.commands`` of every installed app (this module's own commands are already in)."""
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("commands")
+
+
+# Commands every community has.
+
+
+@command(
+    "commands",
+    aliases=("help",),
+    platforms=("kick", "discord"),
+    help="lists the commands",
+    user_cooldown_s=10,
+)
+async def list_commands(inv: Invocation) -> str:
+    names = [f"{inv.prefix}{c.name}" for c in registry.commands(platform=inv.platform, level=inv.level)]
+    return "Commands: " + ", ".join(names)
