@@ -13,8 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.errors import LinkFailed
+from accounts.link_flow import STATE_TTL, link_callback, link_preview, link_start
 from accounts.ratelimit import link_rate_limited
-from accounts.services import STATE_TTL, link_callback, link_preview, link_start
 
 TEMPLATE = "accounts/link_result.html"
 CONFIRM_TEMPLATE = "accounts/link_confirm.html"

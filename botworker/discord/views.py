@@ -7,7 +7,7 @@ from typing import Any
 
 import discord
 
-from accounts.services import LINK_TTL, LinkOffer, link_request_create
+from accounts.link_flow import LINK_TTL, LinkOffer, link_request_create
 from botworker.discord.common import NO_MENTIONS, ReplyingView, community_of
 from kickbot.bridge import run_sync
 

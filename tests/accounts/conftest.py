@@ -12,7 +12,7 @@ import httpx
 import pytest
 from django.test import Client
 
-from accounts import services
+from accounts import link_flow
 from accounts.models import LinkLogConfig
 from kickbot.integrations.kick.oauth import pkce_challenge
 
@@ -85,7 +85,7 @@ def kick_settings(settings: Any) -> None:
 def fake_kick(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKick]:
     fake = FakeKick()
     transport = httpx.MockTransport(fake.handle)
-    monkeypatch.setattr(services, "kick_oauth_client_factory", lambda: httpx.Client(transport=transport))
+    monkeypatch.setattr(link_flow, "kick_oauth_client_factory", lambda: httpx.Client(transport=transport))
     yield fake
 
 
@@ -96,7 +96,7 @@ def link_logs(community: Any) -> LinkLogConfig:
 
 def link_url(community: Any, discord_user_id: int) -> str:
     """A fresh signed link, as a path for the test client."""
-    offer = services.link_request_create(community_id=community.id, discord_user_id=discord_user_id)
+    offer = link_flow.link_request_create(community_id=community.id, discord_user_id=discord_user_id)
     assert offer.url.startswith(f"{PUBLIC}/link/start/?t=")
     return offer.url.removeprefix(PUBLIC)
 

@@ -11,8 +11,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
+from accounts.link_flow import link_request_create
 from accounts.models import KickUser, Link, LinkRequest, OAuthState
-from accounts.services import link_request_create
 from kickbot.models import AuditLog
 from outbox.models import OutboxMessage
 from tests.accounts.conftest import FakeKick, link_url, start

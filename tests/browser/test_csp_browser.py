@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from accounts.link_flow import link_request_create
 from accounts.models import KickUser, Link
-from accounts.services import link_request_create
 from kickbot.models import Community
 from raffle.services.periods import period_open
 from tests.browser import asgi_server

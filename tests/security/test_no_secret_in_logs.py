@@ -22,7 +22,7 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 from django.utils import timezone
 
-from accounts import services as link_services
+from accounts import link_flow
 from accounts.models import OAuthState
 from kickbot import kick
 from kickbot.integrations.kick import TokenSet
@@ -69,7 +69,7 @@ def test_link_flow_logs_no_code_state_token_or_signed_url(
     settings.PUBLIC_BASE_URL = link_fakes.PUBLIC
     fake = link_fakes.FakeKick()
     transport = httpx.MockTransport(fake.handle)
-    monkeypatch.setattr(link_services, "kick_oauth_client_factory", lambda: httpx.Client(transport=transport))
+    monkeypatch.setattr(link_flow, "kick_oauth_client_factory", lambda: httpx.Client(transport=transport))
     code = "oauth-code-very-secret"
     fake.users_by_code[code] = (4242, "Alice")
     path = link_fakes.link_url(community, 111)

@@ -16,7 +16,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from accounts import services
+from accounts import link_flow
 from accounts.models import Link, OAuthState
 from tests.accounts import conftest as link_fakes
 from tests.accounts.conftest import FakeKick, link_url, start
@@ -41,7 +41,7 @@ def _kick_app(settings: Any) -> None:
 def fake_kick(monkeypatch: pytest.MonkeyPatch) -> FakeKick:
     fake = FakeKick()
     transport = httpx.MockTransport(fake.handle)
-    monkeypatch.setattr(services, "kick_oauth_client_factory", lambda: httpx.Client(transport=transport))
+    monkeypatch.setattr(link_flow, "kick_oauth_client_factory", lambda: httpx.Client(transport=transport))
     return fake
 
 
@@ -140,7 +140,7 @@ def test_opening_a_link_someone_sent_you_names_their_discord_account_and_links_n
 ) -> None:
     """Mallory sends her link to a victim logged in to Kick: the page names Mallory's Discord
     account and asks to confirm; merely opening it uses nothing and never reaches Kick."""
-    offer = services.link_request_create(
+    offer = link_flow.link_request_create(
         community_id=community.id,
         discord_user_id=MALLORY_DISCORD,
         discord_username="mallory",
