@@ -63,6 +63,9 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("kickbot/text.py", "import botworker.kick.pipeline\n", "kickbot.text -> botworker.kick.pipeline"),
         ("raffle/models.py", "import dashboard.forms\n", "raffle.models -> dashboard.forms"),
         ("dashboard/forms.py", "import botworker.discord.common\n", "dashboard.forms -> botworker"),
+        ("accounts/services.py", "import watchtime.roles\n", "accounts.services -> watchtime.roles"),
+        ("watchtime/mirror.py", "import watchtime.tasks\n", "watchtime.mirror -> watchtime.tasks"),
+        ("watchtime/credit.py", "import watchtime.roles\n", "watchtime.credit -> watchtime.roles"),
     ],
 )
 def test_a_back_edge_breaks_the_contract(tree: Path, importer: str, line: str, edge: str) -> None:
