@@ -1,23 +1,13 @@
-"""Kick ingestion up to typed events: Pusher listener, parsers, gift coalescing, dedupe, lease.
+"""Kick ingestion in the bot process: lease, Pusher listener, webhook reader, pipeline, Kick chat out.
 
-No database access in this package. How the pipeline combines the pieces (the reference is
-``Ingest`` in ``tests/botworker/kick/test_pipeline.py``):
-
-1. Bot process, per community: hold ``IngestionLease(redis, f"kick:{community_id}", holder)``;
-   run ``PusherListener(url, channels_for(chatroom_id, channel_id), on_frame).run(stop)`` only
-   while ``lease.is_held`` (stop the listener when ``lease.lost`` is set, unless ``lease.in_doubt``:
-   Redis is unreachable, nothing can be handled, the listener keeps reading into memory; see
-   ``outage.py`` and ``docs/decisions/0007``).
-2. ``on_frame``: ``pusher_to_events(frame)``; on ``ParseError`` log the event name and skip.
-   ``GiftEvidence`` goes to ``GiftCoalescer.feed()``; what it returns, and every other event,
-   goes on. Call ``coalescer.flush()`` about once a second (fallback gifts).
-3. Webhook (after the signature check): ``webhook_to_events(type, message_id_header, body)``.
-   If the bot process handles it, feed a ``GiftEvent`` to the same coalescer too.
-4. Every final event's ``dedupe_keys()`` are claimed through :class:`dedupe.Dedupe` (one script
-   call per batch); an event with any key already present is skipped, a handled one keeps its
-   keys for the dedupe window, a failed one releases them for redelivery
-   (``pipeline.CommunityPipeline`` does all this). The shared semantic keys make Pusher/webhook
-   duplicates (chat, subs, gifts, bans) collapse here even across processes. Then award in ONE
-   DB transaction with a unique key on the event key (Redis dedupe is a 10-minute filter, not
-   the ledger's guarantee).
+The parsers and event types are in ``kickbot.integrations.kick`` (the web process reads webhooks
+with them too). How the pieces are wired, and the walk of one chat command from the frame to the
+reply, is ``botworker/README.md``. In short, per community, while this process holds the
+``IngestionLease`` (``lease.py``): ``PusherListener`` (``pusher.py``) and ``WebhookReader``
+(``webhook_queue.py``) feed ``CommunityPipeline`` (``pipeline.py``), which claims every event's
+``dedupe_keys()`` through ``Dedupe`` (``dedupe.py``; Pusher and webhook copies of one event
+collapse, across processes), coalesces gift frames (``gifts.py``), routes commands and runs the
+feature apps' event handlers; ``KickChatSender`` (``sender.py``) posts the community's queued Kick
+chat. Redis dedupe is a filter: every service that awards something is idempotent on the event's
+key in the database as well. Redis unreachable: ``outage.py`` and decision 0007.
 """

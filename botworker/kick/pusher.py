@@ -242,9 +242,20 @@ class PusherListener:
                 self._rejected()
                 log.warning("kick pusher: junk frame skipped (%d chars): %s", len(raw), exc)
                 continue
-            await self._handle(ws, frame)
+            if frame.event.startswith(("pusher:", "pusher_internal:")):
+                await self._protocol(ws, frame)
+                continue
+            # Kick's own event (chat, gifts, live...): straight to the pipeline.
+            self.state.frames += 1
+            try:
+                await self.on_event(frame)
+            except Exception:
+                self.state.handler_errors += 1
+                self._rejected()
+                log.exception("kick pusher: handler failed on %s", frame.event[:80])
 
-    async def _handle(self, ws: ClientConnection, frame: PusherFrame) -> None:
+    async def _protocol(self, ws: ClientConnection, frame: PusherFrame) -> None:
+        """Pusher's own frames: answer pings, note subscriptions, act on errors."""
         event = frame.event
         if event == "pusher:ping":
             await self._send(ws, "pusher:pong", {})
@@ -253,16 +264,7 @@ class PusherListener:
                 self.state.subscribed.add(frame.channel)
         elif event == "pusher:error":
             self._raise_error(frame)
-        elif event.startswith(("pusher:", "pusher_internal:")):
-            pass  # pong, a second connection_established, member events
-        else:
-            self.state.frames += 1
-            try:
-                await self.on_event(frame)
-            except Exception:
-                self.state.handler_errors += 1
-                self._rejected()
-                log.exception("kick pusher: handler failed on %s", event[:80])
+        # else: pong, a second connection_established, member events
 
     def _rejected(self) -> None:
         if self.on_reject is not None:
