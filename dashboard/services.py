@@ -16,13 +16,18 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from accounts.models import Link
+from accounts.services import link_log_set, link_remove
 from dashboard.errors import SetupLinkInvalid
 from dashboard.models import OwnerSetupToken, TicketDay, TicketRollupState
 from dashboard.roles import OWNER, PERM_MANAGE, PERM_MODERATE, ROLES
 from kickbot.errors import InvalidInput, NotAllowed
 from kickbot.models import Community
 from kickbot.services import audit_record
+from raffle.models import TicketEntry
 from raffle.services.tickets import tickets_admin_adjust, tickets_amount_check
+from slots.catalogue import slots_import
+from slots.importers import FORMATS, FormatError, guess_format, parse_document
 
 SETUP_SALT = "kickbot.dashboard.owner-setup"
 SETUP_MAX_AGE_S = 24 * 3600
@@ -145,8 +150,6 @@ def dashboard_tickets_adjust(
 def dashboard_unlink(*, community: Community, kick_user_id: int, user: User | AnonymousUser) -> str | None:
     """Unlink the Discord account linked to ``kick_user_id`` (accounts' service revokes roles, posts
     to the link log and writes the one audit row, naming ``user``). Returns the Kick username or None."""
-    from accounts.models import Link
-    from accounts.services import link_remove
 
     discord_user_id = (
         Link.objects.filter(kick_user_id=kick_user_id).values_list("discord_user_id", flat=True).first()
@@ -214,7 +217,6 @@ def ticket_days_refresh(*, community_id: int, now: datetime | None = None) -> in
     two workers) adds nothing twice. The first run sums the whole history once; later runs read
     only the entries after ``last_entry_id`` (primary-key range).
     """
-    from raffle.models import TicketEntry
 
     now = now or timezone.now()
     # The newest entry old enough to be settled: walks the primary key backwards from the top.
@@ -282,8 +284,6 @@ def catalogue_upload(*, data: bytes, filename: str, fmt: str, user: User | Anony
 
     Returns the ``ImportResult``. A file that can't be read is an ``InvalidInput`` and imports nothing.
     """
-    from slots.catalogue import slots_import
-    from slots.importers import FORMATS, FormatError, guess_format, parse_document
 
     if not data:
         raise InvalidInput("Choose a JSON or CSV file.")
@@ -316,7 +316,6 @@ def dashboard_link_log_set(
     *, community: Community, enabled: bool, channel_id: int | None, user: User | AnonymousUser
 ) -> None:
     """Link-log switch from the dashboard: accounts' service writes it; this records who did it."""
-    from accounts.services import link_log_set
 
     link_log_set(community_id=community.pk, enabled=enabled, channel_id=channel_id, actor_discord_id=0)
     audit_record(
