@@ -31,15 +31,15 @@ import redis
 from tests.fakes.kick_chat import chat_frame
 from tests.faults.harness import RESULTS, Row, RssSampler, wait_for
 from tests.faults.redis_server import PrivateRedisWorld, RedisServer
-from tests.faults.test_bot_faults import gift_webhook
+from tests.faults.test_bot_faults import gift_webhook, handled_events
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=False, databases=[])]
 
 FRAMES_PER_S = 10
 COMMAND_EVERY = 5  # every fifth line is a command from a viewer of its own: 2 commands a second
-STEADY_S = 5.0  # before the crash
-DOWN_S = 8.0  # longer than the lease's "cannot confirm" limit (ttl 10 s - renew 3 s = 7 s)
-AFTER_S = 10.0  # chat after Redis is back
+STEADY_EVENTS = 50  # handled before the crash (the bot's own counter): about 5 s of chat
+DOWN_S = 8.0  # the outage itself: longer than the lease's "cannot confirm" limit (ttl 10 s - renew 3 s = 7 s)
+AFTER_COMMANDS = 10  # commands sent after Redis is back (about 5 s of chat)
 RECOVERY_LIMIT_S = 30.0
 GIFTS_BEFORE, GIFTS_DURING = range(4), range(4, 7)
 SHELL = "import tests.faults.redis_server as r; r.{}()"
@@ -117,7 +117,8 @@ def test_redis_restart_mid_stream_bot_recovers_and_healthz_tells(rworld: Private
         chat.start()
         for i in GIFTS_BEFORE:
             assert deliver(world, i)
-        time.sleep(STEADY_S)
+        # Crash once the bot is ingesting steadily: lines, gifts and commands handled, replies written.
+        wait_for(lambda: handled_events(world) >= STEADY_EVENTS, 60, step=0.1)
 
         server.kill()
         killed_at = time.time()
@@ -129,7 +130,10 @@ def test_redis_restart_mid_stream_bot_recovers_and_healthz_tells(rworld: Private
         for i in refused:  # Kick's retries
             assert deliver(world, i)
         assert deliver(world, GIFTS_BEFORE[0])  # a delivery Kick retries although it got through
-        time.sleep(AFTER_S)
+        # Chat goes on after the restart until enough commands were said since (the check below).
+        wait_for(
+            lambda: sum(1 for _, is_cmd, at in list(chat.sent) if is_cmd and at > up_at) >= AFTER_COMMANDS, 60
+        )
     finally:
         chat.stop()
     assert chat.error is None, chat.error
@@ -138,7 +142,7 @@ def test_redis_restart_mid_stream_bot_recovers_and_healthz_tells(rworld: Private
     commands = [mid for mid, is_cmd, _ in chat.sent if is_cmd]
     after = [mid for mid, is_cmd, at in chat.sent if is_cmd and at > up_at]
     during = [mid for mid, is_cmd, at in chat.sent if is_cmd and killed_at <= at <= up_at]
-    assert len(during) >= 10 and len(after) >= 10
+    assert len(during) >= 10 and len(after) >= AFTER_COMMANDS
 
     def answered() -> dict[str, Any]:
         return dict(world.shell(SHELL.format("report")))

@@ -259,11 +259,17 @@ class _Load:
         self.http: list[tuple[str, str, float]] = []  # path, status (or the error), seconds
         self.webhook_failures = 0  # answers other than 200 (Kick retries those)
         self.webhooks_unsent: list[str] = []
-        self.threads = [
+        # Kick's traffic (LOAD_S of chat at CHAT_PER_S, the webhooks spread over LOAD_S) ends by itself;
+        # pages and beat's tasks go on until ``stop``.
+        self.kick_traffic = [
             threading.Thread(target=self._pusher, daemon=True),
             threading.Thread(target=self._webhooks, daemon=True),
-            threading.Thread(target=self._browse, daemon=True),
-            threading.Thread(target=self._browse, daemon=True),
+        ]
+        self.threads = [
+            *self.kick_traffic,
+            # Two dashboard users, logged in before the faults begin (a login cut by them is a 500).
+            threading.Thread(target=self._browse, args=(_login(base),), daemon=True),
+            threading.Thread(target=self._browse, args=(_login(base),), daemon=True),
             threading.Thread(target=self._tasks, daemon=True),
         ]
 
@@ -271,6 +277,10 @@ class _Load:
         for t in self.threads:
             t.start()
         return self
+
+    def kick_traffic_sent(self) -> bool:
+        """Every chat line sent and every webhook answered 200 (or given up on, as Kick would)."""
+        return not any(t.is_alive() for t in self.kick_traffic)
 
     def join(self) -> None:
         self.stop.set()
@@ -315,9 +325,9 @@ class _Load:
                 self._deliver(client, event_type, mid, body)
                 time.sleep(pause)
 
-    def _browse(self) -> None:
+    def _browse(self, logged_in: httpx.Client) -> None:
         i = 0
-        with contextlib.closing(_login(self.base)) as client:
+        with contextlib.closing(logged_in) as client:
             while not self.stop.is_set():
                 path = self.pages[i % len(self.pages)]
                 i += 1
@@ -360,7 +370,8 @@ def test_postgres_connections_cut_under_load_recover_with_nothing_half_written(p
 
     load = _Load(world, base, signer, seeded["period_id"]).start()
     terminator = PgTerminator(world.extra_env["DATABASE_URL"], every_s=TERMINATE_EVERY_S).start()
-    time.sleep(LOAD_S)  # the load runs meanwhile
+    # Connections are cut for as long as Kick's traffic comes in (about LOAD_S; retried webhooks longer).
+    wait_for(load.kick_traffic_sent, LOAD_S + 120, step=0.2)
     terminator.stop()
     ended = time.monotonic()
     load.join()
@@ -412,6 +423,7 @@ def test_postgres_connections_cut_under_load_recover_with_nothing_half_written(p
     print(f"\nhttp: {dict(statuses)}; webhook retries: {load.webhook_failures}; {load_rep}")
     assert terminator.terminated >= LOAD_S / TERMINATE_EVERY_S, "the connections were not cut"
     assert all(p.poll() is None for p in (web, worker, bot)), "a process died"
+    assert load.http, "no page was requested under load"
     assert statuses["timeout"] == 0 and max(t for _, _, t in load.http) < 15  # no hang
     assert set(statuses) <= {"200", "500", "503"}, statuses
     assert not load.webhooks_unsent
