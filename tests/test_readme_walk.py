@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ("botworker/README.md", "timers/README.md")
+CHECKED = ("botworker/README.md", "kickbot/README.md", "timers/README.md")
 PACKAGES = {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
 TICKED = re.compile(r"`([^`\n]+)`")
 DOTTED = re.compile(r"^[a-z_][a-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")

@@ -1,5 +1,8 @@
 """Pure functions from Kick's wire formats (Pusher frames, webhook bodies) to typed events.
 
+What Kick sends, and which function here reads which event: ``docs/kick-events.md``; the
+recorded shapes are ``tests/fixtures/kick/``.
+
 Rules:
 
 * Unknown event names and types → ``[]`` (Kick adds events all the time).
