@@ -1,4 +1,4 @@
-"""Event waits that never swallow a cancellation.
+"""Event waits (and a sleep a stop cuts short) that never swallow a cancellation.
 
 ``asyncio.wait_for(event.wait(), timeout)`` on Python 3.11 can return normally when the task is
 cancelled in the same loop iteration as the event is set (the inner future wins, the cancellation is
@@ -10,6 +10,7 @@ cancellation always reaches the caller.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 
 async def wait_any(*events: asyncio.Event, seconds: float | None = None) -> bool:
@@ -23,3 +24,17 @@ async def wait_any(*events: asyncio.Event, seconds: float | None = None) -> bool
         for w in waiters:
             w.cancel()
     return bool(done)
+
+
+async def sleep_unless_stopped(
+    sleep: Callable[[float], Awaitable[None]], delay: float, stop: asyncio.Event
+) -> bool:
+    """``sleep(delay)`` (injected: tests pass a fake one) unless ``stop`` is set first; True if stopped."""
+    sleeper = asyncio.ensure_future(sleep(delay))
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        sleeper.cancel()
+        stopper.cancel()
+    return stop.is_set()

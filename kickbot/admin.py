@@ -19,6 +19,16 @@ def _community_of(obj: Model) -> Community | None:
     return getattr(obj, "community", None)
 
 
+def _audit_delete(request: HttpRequest, obj: Model) -> None:
+    audit_record(
+        action="admin.delete",
+        community=_community_of(obj),
+        actor=request.user,
+        target=obj,
+        data={"repr": str(obj)[:200]},
+    )
+
+
 class AuditedModelAdmin(admin.ModelAdmin):
     """Every add, change and delete made through the admin leaves an audit row."""
 
@@ -33,24 +43,12 @@ class AuditedModelAdmin(admin.ModelAdmin):
         )
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        audit_record(
-            action="admin.delete",
-            community=_community_of(obj),
-            actor=request.user,
-            target=obj,
-            data={"repr": str(obj)[:200]},
-        )
+        _audit_delete(request, obj)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for obj in queryset:
-            audit_record(
-                action="admin.delete",
-                community=_community_of(obj),
-                actor=request.user,
-                target=obj,
-                data={"repr": str(obj)[:200]},
-            )
+            _audit_delete(request, obj)
         super().delete_queryset(request, queryset)
 
 

@@ -386,32 +386,30 @@ class KickIngestion:
                 )
             except ReplyExpired:
                 await run_sync(outbox_mark_expired)(message_id=item.id, worker_id=self.holder_id)
-            except RateLimited as exc:
-                await run_sync(outbox_mark_failed)(
-                    message_id=item.id, worker_id=self.holder_id, error=f"rate limited {exc.retry_after}s"
-                )
-            except KickNotSent as exc:
-                # Kick was never reached (refused, DNS, TLS, 503): sending again cannot post it twice.
-                await run_sync(outbox_mark_failed)(
-                    message_id=item.id, worker_id=self.holder_id, error=f"not sent: {exc}"[:200]
-                )
-            except KickUnavailable as exc:
-                # The message may have gone through: never resend it (a double post is worse).
-                await run_sync(outbox_mark_failed)(
-                    message_id=item.id, worker_id=self.holder_id, error=str(exc)[:200], retry=False
-                )
-            except KickAuthError as exc:
-                await run_sync(outbox_mark_failed)(
-                    message_id=item.id, worker_id=self.holder_id, error=f"auth: {exc}"[:200]
-                )
             except KickError as exc:
+                error, retry = _send_failure(exc)
                 await run_sync(outbox_mark_failed)(
-                    message_id=item.id, worker_id=self.holder_id, error=str(exc)[:200], retry=False
+                    message_id=item.id, worker_id=self.holder_id, error=error, retry=retry
                 )
             else:
                 await run_sync(outbox_mark_sent)(message_id=item.id, worker_id=self.holder_id)
                 sent += 1
         return sent
+
+
+def _send_failure(exc: KickError) -> tuple[str, bool]:
+    """What a failed Kick chat send records on its outbox row, and whether it may be sent again."""
+    if isinstance(exc, RateLimited):
+        return f"rate limited {exc.retry_after}s", True
+    if isinstance(exc, KickNotSent):
+        # Kick was never reached (refused, DNS, TLS, 503): sending again cannot post it twice.
+        return f"not sent: {exc}"[:200], True
+    if isinstance(exc, KickUnavailable):
+        # The message may have gone through: never resend it (a double post is worse).
+        return str(exc)[:200], False
+    if isinstance(exc, KickAuthError):
+        return f"auth: {exc}"[:200], True
+    return str(exc)[:200], False
 
 
 async def _load_configs() -> list[CommunityConfig]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from botworker.aio import sleep_unless_stopped
 from botworker.kick.outage import RedisWatch, redis_down
 from kickbot.redis_client import key as redis_key
 
@@ -144,7 +145,7 @@ class IngestionLease:
                         log.warning("ingestion lease %s: redis error %s", self.key, type(exc).__name__)
                     failing = True
                     self._expire_if_unconfirmed()
-                await self._pause(stop)
+                await sleep_unless_stopped(self._sleep, self.renew_every_s, stop)
         finally:
             if self.is_held:
                 try:
@@ -152,15 +153,6 @@ class IngestionLease:
                 except (RedisError, OSError):
                     log.warning("ingestion lease %s: release failed, it expires by itself", self.key)
             self._set_held(False, None)
-
-    async def _pause(self, stop: asyncio.Event) -> None:
-        sleeper = asyncio.ensure_future(self._sleep(self.renew_every_s))
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            stopper.cancel()
 
     def _expire_if_unconfirmed(self) -> None:
         # Our key expires ttl after the last confirmed renewal; stop well before that.

@@ -29,6 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.typing import Origin
 
+from botworker.aio import sleep_unless_stopped
 from kickbot.integrations.kick.parsers import ParseError, PusherFrame, parse_pusher_frame
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ class PusherListener:
                 delay = self.backoff_delay(attempt)
                 attempt += 1
             log.info("kick pusher: reconnecting in %.1fs (%s)", delay, self.state.last_error)
-            if delay > 0 and await self._pause(delay, stop):
+            if delay > 0 and await sleep_unless_stopped(self._sleep, delay, stop):
                 break
             self.state.reconnects += 1
 
@@ -291,14 +292,3 @@ class PusherListener:
     async def _close_on(self, stop: asyncio.Event, ws: ClientConnection) -> None:
         await stop.wait()
         await ws.close()
-
-    async def _pause(self, delay: float, stop: asyncio.Event) -> bool:
-        """Sleep ``delay`` seconds unless stopped first; True if stopped."""
-        sleeper = asyncio.ensure_future(self._sleep(delay))
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            stopper.cancel()
-        return stop.is_set()
