@@ -52,6 +52,16 @@ def _check_numbers(interval_minutes: int, min_chat_lines: int) -> None:
         raise InvalidInput(f"Minimum chat lines is {low} to {high}.")
 
 
+def _own_timer_locked(community_id: int, timer_id: int) -> TimedMessage:
+    """The community's timer, locked; another community's id, or one past the column, is not found."""
+    row = None
+    if 1 <= timer_id < 2**63:
+        row = TimedMessage.objects.select_for_update().filter(pk=timer_id, community_id=community_id).first()
+    if row is None:
+        raise InvalidInput(f"There is no timed message #{timer_id} here.")
+    return row
+
+
 @transaction.atomic
 def timed_message_create(
     *,
@@ -90,11 +100,7 @@ def timed_message_delete(
     *, community_id: int, timer_id: int, actor_label: str, actor: User | AnonymousUser | None = None
 ) -> TimerView:
     """Remove one of the community's timed messages (another community's id is "not found")."""
-    if not 1 <= timer_id < 2**63:  # a typed id beyond the column's range is simply not found
-        raise InvalidInput(f"There is no timed message #{timer_id} here.")
-    row = TimedMessage.objects.select_for_update().filter(pk=timer_id, community_id=community_id).first()
-    if row is None:
-        raise InvalidInput(f"There is no timed message #{timer_id} here.")
+    row = _own_timer_locked(community_id, timer_id)
     view = timer_view(row)
     audit_record(
         action="timer.delete",
@@ -122,13 +128,9 @@ def timed_message_update(
     actor: User | AnonymousUser | None = None,
 ) -> TimerView:
     """Edit one of the community's timed messages (same rules as create); audited."""
-    if not 1 <= timer_id < 2**63:
-        raise InvalidInput(f"There is no timed message #{timer_id} here.")
+    row = _own_timer_locked(community_id, timer_id)
     _check_numbers(interval_minutes, min_chat_lines)
     cleaned = clean_timer_text(text)
-    row = TimedMessage.objects.select_for_update().filter(pk=timer_id, community_id=community_id).first()
-    if row is None:
-        raise InvalidInput(f"There is no timed message #{timer_id} here.")
     row.text, row.interval_minutes, row.min_chat_lines = cleaned, interval_minutes, min_chat_lines
     row.live_only, row.enabled = live_only, enabled
     row.save()

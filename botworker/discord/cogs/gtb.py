@@ -28,7 +28,7 @@ from botworker.discord.common import (
 )
 from gtb.embeds import panel_embed, safe, stats_embed
 from gtb.parsing import MAX_INPUT_CHARS, format_cents, parse_amount
-from gtb.selectors import gtb_session_current, gtb_stats
+from gtb.selectors import SessionView, gtb_session_current, gtb_stats
 from gtb.services import (
     MSG_NOTHING_RUNNING,
     TITLE_MAX,
@@ -55,6 +55,17 @@ async def admin_context(interaction: discord.Interaction) -> GuildContext | None
         await reply_private(interaction, NOT_ADMIN)
         return None
     return context
+
+
+async def running_round(interaction: discord.Interaction) -> SessionView | None:
+    """The round a panel button acts on, for an admin (None: refused privately); none running: a refusal."""
+    context = await admin_context(interaction)
+    if context is None:
+        return None
+    current = await run_sync(gtb_session_current)(community_id=context.community_id)
+    if current is None or not current.running:
+        raise InvalidInput(MSG_NOTHING_RUNNING)
+    return current
 
 
 class GtbStartModal(ReplyingModal, title="Start Guess the Balance"):
@@ -172,22 +183,16 @@ class GtbPanelView(ReplyingView):
 
     @discord.ui.button(label="Enter final balance", style=discord.ButtonStyle.secondary, custom_id=FINAL_ID)
     async def final(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        context = await admin_context(interaction)
-        if context is None:
+        current = await running_round(interaction)
+        if current is None:
             return
-        current = await run_sync(gtb_session_current)(community_id=context.community_id)
-        if current is None or not current.running:
-            raise InvalidInput(MSG_NOTHING_RUNNING)
         await interaction.response.send_modal(GtbFinalModal(current.id))
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.danger, custom_id=CANCEL_ID)
     async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        context = await admin_context(interaction)
-        if context is None:
+        current = await running_round(interaction)
+        if current is None:
             return
-        current = await run_sync(gtb_session_current)(community_id=context.community_id)
-        if current is None or not current.running:
-            raise InvalidInput(MSG_NOTHING_RUNNING)
         await interaction.response.send_message(
             f"Cancel **{safe(current.title)}** ({current.guess_count} guesses)? This can't be undone.",
             view=GtbCancelConfirmView(),

@@ -58,6 +58,15 @@ async def _admin_community_id(interaction: discord.Interaction) -> int:
     return context.community_id
 
 
+async def _finish(interaction: discord.Interaction, status: str) -> None:
+    """Played / Skipped: the current pick (or the oldest request) is done."""
+    community_id = await _admin_community_id(interaction)
+    await run_sync(slot_request_finish)(
+        community_id=community_id, status=status, actor_label=actor_label(interaction.user)
+    )
+    await reply_private(interaction, f"Marked as {status}.")
+
+
 class ClearConfirmView(discord.ui.View):
     """The confirm step of "Clear queue": private to the admin who pressed it, gone after a minute."""
 
@@ -128,21 +137,13 @@ class SlotPanelView(ReplyingView):
         label="Played", style=discord.ButtonStyle.success, custom_id=CUSTOM_IDS["played"], row=1
     )
     async def played(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        community_id = await _admin_community_id(interaction)
-        await run_sync(slot_request_finish)(
-            community_id=community_id, status="played", actor_label=actor_label(interaction.user)
-        )
-        await reply_private(interaction, "Marked as played.")
+        await _finish(interaction, "played")
 
     @discord.ui.button(
         label="Skipped", style=discord.ButtonStyle.secondary, custom_id=CUSTOM_IDS["skipped"], row=1
     )
     async def skipped(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
-        community_id = await _admin_community_id(interaction)
-        await run_sync(slot_request_finish)(
-            community_id=community_id, status="skipped", actor_label=actor_label(interaction.user)
-        )
-        await reply_private(interaction, "Marked as skipped.")
+        await _finish(interaction, "skipped")
 
     @discord.ui.button(
         label="Clear queue", style=discord.ButtonStyle.danger, custom_id=CUSTOM_IDS["clear"], row=1

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import discord
@@ -31,6 +31,7 @@ from kickbot.errors import InvalidInput, KickbotError, NotAllowed
 from kickbot.text import discord_safe
 from watchtime.commands import describe_rank
 from watchtime.credit import tracking_set
+from watchtime.models import WatchRole
 from watchtime.roles import (
     roles_reconcile,
     roles_sync,
@@ -252,17 +253,7 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     @community_admin()
     @manage_roles_required()
     async def roles_add(self, ctx: commands.Context[Any], role: str, minutes: str) -> None:
-        community = await community_of(ctx.guild)
-        target = await resolve_role(ctx, role)
-        ensure_below_invoker(ctx, target)
-        assert ctx.guild is not None
-        row = await run_sync(watch_role_add)(
-            community_id=community.community_id,
-            role=role_facts(target, ctx.guild),
-            minutes=minutes,
-            actor_label=actor_label(ctx.author),
-        )
-        await self._sync(community.community_id, ctx.guild)
+        target, row = await self._set_minutes(ctx, watch_role_add, role, minutes)
         await reply(
             ctx, f"{target.mention} is now given at {format_minutes(row.minutes_required)} of watchtime."
         )
@@ -272,18 +263,25 @@ class WatchtimeCog(commands.Cog, name="Watchtime"):
     @community_admin()
     @manage_roles_required()
     async def roles_update(self, ctx: commands.Context[Any], role: str, minutes: str) -> None:
+        target, row = await self._set_minutes(ctx, watch_role_update, role, minutes)
+        await reply(ctx, f"{target.mention} now needs {format_minutes(row.minutes_required)} of watchtime.")
+
+    async def _set_minutes(
+        self, ctx: commands.Context[Any], service: Callable[..., WatchRole], role: str, minutes: str
+    ) -> tuple[discord.Role, WatchRole]:
+        """Add or update a role's watchtime (a role below the invoker's), then sync the members' roles."""
         community = await community_of(ctx.guild)
         target = await resolve_role(ctx, role)
         ensure_below_invoker(ctx, target)
         assert ctx.guild is not None
-        row = await run_sync(watch_role_update)(
+        row = await run_sync(service)(
             community_id=community.community_id,
             role=role_facts(target, ctx.guild),
             minutes=minutes,
             actor_label=actor_label(ctx.author),
         )
         await self._sync(community.community_id, ctx.guild)
-        await reply(ctx, f"{target.mention} now needs {format_minutes(row.minutes_required)} of watchtime.")
+        return target, row
 
     @roles.command(name="remove", description="Stop using a role (members lose it)")
     @commands.guild_only()
