@@ -352,7 +352,7 @@ def link_callback(*, state: str, code: str, browser_state: str, error: str = "")
     if not state:
         _refuse(reason="missing_state", stage="callback")
     row = OAuthState.objects.filter(state=state).select_related("link_request__community").first()
-    # A state of another provider is unknown here (LESSONS 9).
+    # A state of another provider is unknown here (docs/lessons.md #9).
     if row is None or row.provider != OAuthState.Provider.KICK:
         _refuse(reason="unknown_state", stage="callback")
     request = row.link_request

@@ -127,7 +127,7 @@ def _load_rows(community_id: int, n_totals: int, month: Any) -> None:
 
 
 def _naive_credit(community_id: int, ids: list[int], minutes: int, month: Any) -> None:
-    """What LESSONS 17 describes: per viewer, select then update (or insert), twice."""
+    """What docs/lessons.md #17 describes: per viewer, select then update (or insert), twice."""
     from watchtime.models import WatchMonthly, WatchTotal
 
     with transaction.atomic():

@@ -284,7 +284,7 @@ def hash_bisect(entrants: list[tuple[int, int]], seed: str, beacon: str) -> tupl
     cumulative = list(accumulate(map(itemgetter(1), entrants)))
     total = cumulative[-1]
     key, limit = bytes.fromhex(seed), ((1 << 64) // total) * total
-    for c in range(256):  # rejection sampling, as DRAW-PROOF.md defines the pick
+    for c in range(256):  # rejection sampling, as docs/draw-proof.md defines the pick
         x = int.from_bytes(hmac.digest(key, f"{snapshot_hash}:{beacon}:0:{c}".encode(), "sha256")[:8], "big")
         if x < limit:
             return snapshot_hash, entrants[bisect_right(cumulative, x % total)][0]

@@ -1,7 +1,7 @@
 """Money amounts typed by people: ``1500``, ``1,500``, ``$1,500.50``, ``1.5k``, ``2m`` → integer cents.
 
 Pure: no Django models, no I/O. Every refusal is an ``InvalidInput`` with its own short message,
-fit to send back to Kick chat as it is (LESSONS 20: ``nan`` and ``1e3`` were once accepted).
+fit to send back to Kick chat as it is (docs/lessons.md #20: ``nan`` and ``1e3`` were once accepted).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The one async → sync crossing: cogs and listeners reach services and selectors through ``run_sync``.
 
 ``database_sync_to_async`` runs the call in Django's sync thread and closes stale connections
-around it, so no ORM call ever runs inside the event loop (LESSONS 16).
+around it, so no ORM call ever runs inside the event loop (docs/lessons.md #16).
 
 A call made with ``run_sync(service, idempotent=True)`` that fails because the database server ended
 the connection under it (restart, failover, ``pg_terminate_backend``) runs once more on a new

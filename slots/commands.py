@@ -2,7 +2,7 @@
 
 The router's own Redis cooldown is off for this command (``user_cooldown_s=0``): the cooldown
 is the community's setting, kept by the service between the requests' own times and started only
-by an accepted request (LESSONS 21). Refusals raise ``KickbotError``; the router replies with their
+by an accepted request (docs/lessons.md #21). Refusals raise ``KickbotError``; the router replies with their
 message. A redelivered message (the bot died between storing the request and queueing its reply)
 gets its reply again: the reply is keyed by the message, so it is queued at most once.
 """

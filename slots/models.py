@@ -1,4 +1,4 @@
-"""Slot requests (DESIGN §4.6): the global slot catalogue, per-community requests, settings,
+"""Slot requests: the global slot catalogue, per-community requests, settings,
 blacklist, and the recorded random picks.
 
 The catalogue is global (a game is the same game in every community); everything a viewer or a
@@ -104,7 +104,7 @@ class SlotRequester(models.Model):
     """One viewer in one community's request queue: the row locked while a request is checked.
 
     Locking it (``select_for_update``) serialises one viewer's concurrent requests, so the open-request
-    limit and the cooldown are checked and the request inserted as one step (LESSONS 21).
+    limit and the cooldown are checked and the request inserted as one step (docs/lessons.md #21).
     """
 
     community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="+")

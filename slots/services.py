@@ -141,7 +141,7 @@ def slot_request_create(
     Idempotency key: the Kick message id (a redelivery returns the stored request, ``created=False``).
     Locking: the viewer's ``SlotRequester`` row is locked while the cooldown and the open-request
     limit are checked and the request inserted, so concurrent requests cannot pass the limit, and
-    only an accepted request starts the cooldown (LESSONS 21).
+    only an accepted request starts the cooldown (docs/lessons.md #21).
     """
     message_id = str(message_id or "")[:64]
     if not message_id:

@@ -1,6 +1,6 @@
 """Timed messages: create, delete, and the beat job that sends what is due.
 
-``timers_send_due`` may run in two workers at once (a rolling deploy, LESSONS 4): each message is
+``timers_send_due`` may run in two workers at once (a rolling deploy, docs/lessons.md #4): each message is
 claimed by a conditional ``UPDATE`` on the ``last_sent_at`` it was read with, and its outbox row
 carries a dedupe key per message and interval bucket, so a message goes out at most once per interval.
 """

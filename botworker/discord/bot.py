@@ -57,7 +57,7 @@ def friendly_error(
     if isinstance(error, commands.CommandOnCooldown | app_commands.CommandOnCooldown):
         return f"Slow down: try again in {error.retry_after:.0f} s."
     see = f" Usage: {usage}" if usage else ""
-    # Never echo the argument: it is member text (LESSONS: mentions, huge input).
+    # Never echo the argument: it is member text (mentions, huge input).
     if isinstance(error, commands.ChannelNotFound | commands.ChannelNotReadable):
         return _named(parameter, "I can't find that channel in this server. Mention it like #channel.")
     if isinstance(error, commands.MemberNotFound | commands.UserNotFound):

@@ -108,7 +108,7 @@ class DiscordOutboxSender:
         channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(channel_id)
         if not isinstance(channel, discord.TextChannel | discord.Thread | discord.VoiceChannel):
             raise PermanentFailure("target is not a text channel")
-        # A community's messages only go to its own guild (LESSONS 11).
+        # A community's messages only go to its own guild (docs/lessons.md #11).
         if item.guild_id is not None and channel.guild.id != item.guild_id:
             raise PermanentFailure("channel belongs to another guild")
         return channel

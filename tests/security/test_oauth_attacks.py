@@ -86,7 +86,7 @@ def test_state_of_one_user_completed_in_another_users_browser_links_nothing(
 ) -> None:
     """Login CSRF: Mallory opens her own link, hands Kick's authorise URL to the victim, who logs in
     on Kick; the callback then arrives in the victim's browser with Mallory's state. Without the
-    browser binding this linked the victim's Kick account to Mallory's Discord (LESSONS 8)."""
+    browser binding this linked the victim's Kick account to Mallory's Discord (docs/lessons.md #8)."""
     mallory, victim = Client(), Client()
     mallory_state = start(mallory, fake_kick, link_url(community, MALLORY_DISCORD))
     fake_kick.users_by_code["victim-code"] = VICTIM_KICK

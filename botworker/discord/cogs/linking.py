@@ -44,7 +44,7 @@ class LinkingCog(commands.Cog, name="Linking"):
         if ctx.interaction is not None:
             await ctx.send(LINK_TEXT, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
             return
-        # A prefix command is public: the link goes by DM only, never to the channel (LESSONS 8).
+        # A prefix command is public: the link goes by DM only, never to the channel (docs/lessons.md #8).
         try:
             await ctx.author.send(LINK_TEXT, view=view, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException:
