@@ -47,10 +47,19 @@ def logs(caplog: pytest.LogCaptureFixture, settings: Any) -> Iterator[pytest.Log
     settings.DISCORD_TOKEN = DISCORD_TOKEN
     settings.SHUFFLE_AFFILIATE_ID = AFFILIATE
     settings.KICK_WEBHOOK_PUBLIC_KEY = PEM
+    loggers = [
+        logging.getLogger(n)
+        for n in ("kickbot", "accounts", "botworker", "raffle", "watchtime", "django.request")
+    ]
+    levels = [lg.level for lg in loggers]
     with caplog.at_level(logging.DEBUG):
-        for name in ("kickbot", "accounts", "botworker", "raffle", "watchtime", "django.request"):
-            logging.getLogger(name).setLevel(logging.DEBUG)
-        yield caplog
+        for lg in loggers:
+            lg.setLevel(logging.DEBUG)
+        try:
+            yield caplog
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)  # DEBUG must not leak into the tests that run after this one
 
 
 def assert_absent(caplog: pytest.LogCaptureFixture, secrets: list[str]) -> None:
