@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from gtb.parsing import parse_amount
 from gtb.services import gtb_guess_submit
 from kickbot.bridge import run_sync
 from kickbot.commands import Invocation, command
+from kickbot.money import parse_amount
 
 
 @command(

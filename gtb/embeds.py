@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import discord
 
-from gtb.parsing import format_cents
 from gtb.selectors import GtbStats, SessionView
+from kickbot.money import format_cents
 from kickbot.text import discord_safe
 
 STATUS_TEXT = {

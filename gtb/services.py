@@ -22,11 +22,11 @@ from django.utils import timezone
 
 from gtb import embeds
 from gtb.models import GtbGuess, GtbPanel, GtbSession
-from gtb.parsing import format_cents, max_amount_cents
 from gtb.selectors import SessionView, gtb_session_current, gtb_session_view
 from kickbot.errors import InvalidInput
 from kickbot.live import live_publish
 from kickbot.models import Community
+from kickbot.money import format_cents, max_amount_cents
 from kickbot.services import audit_record
 from outbox.models import OutboxMessage
 from outbox.services import outbox_enqueue

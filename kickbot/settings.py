@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "gifts",
     "slots",
     "gtb",
+    "hunts",
     "timers",
     "dashboard",
     "botworker",

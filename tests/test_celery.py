@@ -35,7 +35,7 @@ def test_every_scheduled_task_exists() -> None:
 
 
 def test_settings_read_feature_limits(settings) -> None:  # type: ignore[no-untyped-def]
-    from gtb.parsing import parse_amount
+    from kickbot.money import parse_amount
 
     settings.GTB_MAX_AMOUNT_CENTS = 100_000  # $1,000
     from kickbot.errors import InvalidInput

@@ -10,8 +10,8 @@ from dashboard.roles import PERM_MODERATE, PERM_VIEW
 from dashboard.views.common import actor, community_or_404, text_field, write_view
 from gtb import selectors as gs
 from gtb import services as gsv
-from gtb.parsing import MAX_INPUT_CHARS, format_cents, parse_amount
 from gtb.services import TITLE_MAX
+from kickbot.money import MAX_INPUT_CHARS, format_cents, parse_amount
 
 
 def _context(request: HttpRequest) -> dict[str, object]:

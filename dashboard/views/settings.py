@@ -18,9 +18,9 @@ from dashboard import forms, services
 from dashboard.permissions import require_perm
 from dashboard.roles import PERM_MANAGE
 from dashboard.views.common import actor, community_or_404, write_view
-from gtb.parsing import format_cents, max_amount_cents
 from kickbot.errors import InvalidInput
 from kickbot.models import Community
+from kickbot.money import format_cents, max_amount_cents
 from kickbot.services import community_save
 from raffle import selectors as rs
 from raffle.services.periods import raffle_settings_update

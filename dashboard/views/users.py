@@ -11,8 +11,8 @@ from dashboard import selectors, services
 from dashboard.permissions import require_perm
 from dashboard.roles import PERM_MANAGE, PERM_MODERATE, PERM_VIEW
 from dashboard.views.common import community_or_404, int_field, text_field, write_view
-from gtb.parsing import format_cents
 from kickbot.errors import InvalidInput
+from kickbot.money import format_cents
 from raffle.services.ledger import REASON_MAX
 from raffle.services.tickets import MAX_ADMIN_AMOUNT
 from watchtime.selectors import format_minutes

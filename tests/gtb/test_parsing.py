@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gtb import parsing
-from gtb.parsing import format_cents, parse_amount
+from kickbot import money as parsing
 from kickbot.errors import InvalidInput
+from kickbot.money import format_cents, parse_amount
 
 ACCEPTED = [
     ("1500", 150_000),

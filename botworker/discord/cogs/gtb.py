@@ -27,7 +27,6 @@ from botworker.discord.common import (
     reply_private,
 )
 from gtb.embeds import panel_embed, safe, stats_embed
-from gtb.parsing import MAX_INPUT_CHARS, format_cents, parse_amount
 from gtb.selectors import SessionView, gtb_session_current, gtb_stats
 from gtb.services import (
     MSG_NOTHING_RUNNING,
@@ -40,6 +39,7 @@ from gtb.services import (
 )
 from kickbot.bridge import run_sync
 from kickbot.errors import InvalidInput
+from kickbot.money import MAX_INPUT_CHARS, format_cents, parse_amount
 
 START_ID = "kickbot:gtb:start"
 CLOSE_ID = "kickbot:gtb:close"

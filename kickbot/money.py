@@ -1,5 +1,6 @@
 """Money amounts typed by people: ``1500``, ``1,500``, ``$1,500.50``, ``1.5k``, ``2m`` → integer cents.
 
+The one home of money typed by people (``!gtb``, the bonus hunt, the dashboard's forms).
 Pure: no Django models, no I/O. Every refusal is an ``InvalidInput`` with its own short message,
 fit to send back to Kick chat as it is (docs/lessons.md #20: ``nan`` and ``1e3`` were once accepted).
 """
@@ -51,8 +52,11 @@ def format_cents(cents: int) -> str:
     return f"{sign}${dollars:,}" if rest == 0 else f"{sign}${dollars:,}.{rest:02d}"
 
 
-def parse_amount(text: str, *, max_cents: int | None = None) -> int:
-    """Parse a typed amount to cents, or raise ``InvalidInput`` saying what is wrong with it."""
+def parse_amount(text: str, *, max_cents: int | None = None, allow_zero: bool = False) -> int:
+    """Parse a typed amount to cents, or raise ``InvalidInput`` saying what is wrong with it.
+
+    ``allow_zero``: ``0`` is an amount (a bonus that paid nothing); otherwise it is refused.
+    """
     ceiling = max_cents if max_cents is not None else max_amount_cents()
     if len(text) > MAX_INPUT_CHARS * 4:  # before normalising: NFKC can grow a string
         raise InvalidInput(MSG_TOO_LONG)
@@ -85,7 +89,7 @@ def parse_amount(text: str, *, max_cents: int | None = None) -> int:
     cents = number * _SUFFIX[match["suffix"]] * 100
     if cents != cents.to_integral_value():
         raise InvalidInput(MSG_DECIMALS)
-    if cents <= 0:
+    if cents < 0 or (cents == 0 and not allow_zero):
         raise InvalidInput(MSG_ZERO)
     if cents > ceiling:
         raise InvalidInput(f"That's more than {format_cents(ceiling)}, the most it can be.")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HuntsConfig(AppConfig):
+    name = "hunts"
+    verbose_name = "Bonus hunts"
