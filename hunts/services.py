@@ -99,7 +99,7 @@ def hunt_start(
     """Start collecting. Refused while the community has a collecting or opening hunt."""
     _money_in_range(start_balance_cents, "start balance")
     title = clean_text(title, max_length=TITLE_MAX, what="title") or DEFAULT_TITLE
-    currency = clean_text(currency, max_length=3, what="currency").upper() or "USD"
+    currency = currency.strip().upper() or "USD"
     if currency not in CURRENCIES:
         raise InvalidInput(f"Pick a currency of {', '.join(CURRENCIES)}.")
     community = Community.objects.get(pk=community_id)

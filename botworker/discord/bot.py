@@ -99,6 +99,7 @@ class KickbotBot(commands.Bot):
         await self.load_extension("botworker.discord.cogs.slots")  # with its persistent slot panel view
         await self.load_extension("botworker.discord.cogs.raffle")
         await self.load_extension("botworker.discord.cogs.gtb")  # with its persistent GTB panel view
+        await self.load_extension("botworker.discord.cogs.hunts")
         await self.load_extension("botworker.discord.cogs.admin")
         await self.load_extension("botworker.discord.cogs.watchtime")
         # Persistent views: buttons on messages posted before a restart keep working.
