@@ -4,14 +4,18 @@ The data is what the raffle service holds after ``SELECT kick_user_id, tickets .
 kick_user_id``: a list of ``(kick_user_id, tickets)`` pairs in id order, about 50 tickets
 each (1..99), ids 8 digits. Built deterministically from ``random.Random(7)``.
 
-Measured (best of a few runs, after ``gc.collect()``): ``build_snapshot`` (validation,
-snapshot bytes with one join, SHA-256, cumulative ranges) + ``draw_winners(..., 1)``. The naive
-baseline is a per-row Python loop building the snapshot string with ``+=`` and a linear scan
-for the ticket; it validates nothing and keeps no ranges (CPython's in-place ``+=`` keeps it
-linear), so the ratio is small. The limit (``py_hash_bisect_s`` of the limits stage) is the same
-work over the same pairs without the checks; bench/README.md says why the draw used to be slower
-than this naive loop and what changed.
-Extra figures: the same with 3 winners, and with the pairs in random order (adds a sort).
+Measured (after ``gc.collect()``): ``build_snapshot`` (validation, snapshot bytes with one join,
+SHA-256, cumulative ranges) + ``draw_winners(..., 1)``, in turns with its limit
+(``py_hash_bisect_s``: the same work over the same pairs without the checks,
+``bench.limits.hash_bisect``): primitive, draw, primitive, draw, ..., primitive
+(``bench/paired.py``); the value is the median draw, ``of_limit`` the median of each draw's ratio
+to the primitive runs either side of it. The naive baseline (best
+of 3) is a per-row Python loop building the snapshot string with ``+=`` and a linear scan for the
+ticket; it validates nothing and keeps no ranges (CPython's in-place ``+=`` keeps it linear), so
+the ratio is small. bench/README.md says why the draw used to be slower than this naive loop and
+what changed.
+Extra figures: the same with 3 winners, and with the pairs in random order (adds a sort), each
+paired with the same primitive over the id-ordered pairs.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bench import paired
+from bench.limits import hash_bisect
 from bench.report import sig
 from raffle.draw import build_snapshot, draw_winners, pick_ticket
 
@@ -74,40 +80,65 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return best, result
 
 
+RUNS = {"draw_1m_memory_s": 15, "draw_1m_memory_3_winners_s": 11, "draw_1m_memory_unsorted_s": 11}
+
+
 def run(scale: float) -> dict[str, dict[str, Any]]:
     n = entrant_count(scale)
     entrants = make_entrants(n)
-
-    def fast(winners: int, data: list[tuple[int, int]] = entrants) -> tuple[str, int]:
-        snap = build_snapshot(data)
-        return snap.snapshot_hash, draw_winners(SEED, snap, BEACON, winners)[0].kick_user_id
-
-    fast_1, result_1 = best_of(lambda: fast(1), 5)
-    fast_3, result_3 = best_of(lambda: fast(3), 3)
-    slow, result_naive = best_of(lambda: naive(entrants), 3)
     shuffled = entrants[:]
     random.Random(7).shuffle(shuffled)
-    fast_shuffled, result_s = best_of(lambda: fast(1, shuffled), 2)
-    if not result_1 == result_3 == result_s == result_naive:
-        raise AssertionError(f"fast and naive draws disagree: {result_1} {result_naive}")
+    answers: set[tuple[str, int]] = set()
+
+    def primitive() -> float:
+        elapsed, answer = paired.timed(lambda: hash_bisect(entrants, SEED, BEACON))
+        answers.add(answer)
+        return elapsed
+
+    def fast(winners: int, data: list[tuple[int, int]]) -> Callable[[], float]:
+        def once() -> float:
+            def draw() -> tuple[str, int]:
+                snap = build_snapshot(data)
+                return snap.snapshot_hash, draw_winners(SEED, snap, BEACON, winners)[0].kick_user_id
+
+            elapsed, answer = paired.timed(draw)
+            answers.add(answer)
+            return elapsed
+
+        return once
+
+    measured = {
+        name: paired.by_median(
+            paired.interleave(primitive, fast(winners, data), RUNS[name]), "s", "py_hash_bisect_s"
+        )
+        for name, winners, data in (
+            ("draw_1m_memory_s", 1, entrants),
+            ("draw_1m_memory_3_winners_s", 3, entrants),
+            ("draw_1m_memory_unsorted_s", 1, shuffled),
+        )
+    }
+    slow, result_naive = best_of(lambda: naive(entrants), 3)
+    answers.add(result_naive)
+    if len(answers) != 1:
+        raise AssertionError(f"the draws, the primitive and the naive loop disagree: {answers}")
     tickets = sum(t for _, t in entrants)
     note = f"{n} entrants, {tickets} tickets"
+    memory = measured["draw_1m_memory_s"]
     return {
         "draw_1m_memory_s": {
-            "value": sig(fast_1),
+            "value": memory["value"],
             "unit": "s",
             "baseline": sig(slow),
-            "ratio": round(slow / fast_1, 2),
+            "ratio": round(slow / memory["value"], 2),
+            **memory,
             "note": f"snapshot bytes+sha256+ranges and 1 winner; {note}; pairs in id order",
         },
         "draw_1m_memory_3_winners_s": {
-            "value": sig(fast_3),
-            "unit": "s",
+            **measured["draw_1m_memory_3_winners_s"],
             "note": f"same with 3 winners; {note}",
         },
         "draw_1m_memory_unsorted_s": {
-            "value": sig(fast_shuffled),
-            "unit": "s",
+            **measured["draw_1m_memory_unsorted_s"],
             "note": f"same with 1 winner, pairs in random order (adds the sort); {note}",
         },
     }

@@ -1,6 +1,12 @@
 """Kick chat ingestion throughput: parse + dedupe + activity + command router, no replies.
 
-Ours: the pipeline's batch path (what the listener's drain worker runs under load).
+Ours: the pipeline's batch path (what the listener's drain worker runs under load), fed in
+segments of the stream, each followed by the new users' flush (what the pipeline's tick does about
+once a second), in turns with its limit (``redis_setnx_zadd_msgs_per_s``: a pass of the pipelined
+``SET NX`` + ``ZADD`` primitive over as many messages as the segment has frames,
+``bench.limits.RedisPrimitive``) on the same client: primitive, segment, primitive, ...,
+segment, primitive (``bench/paired.py``). The value is the median segment's rate, ``of_limit``
+the median of each segment's ratio to the primitive passes either side of it.
 Naive baseline: the same steps one frame at a time (a Redis round trip per step per message),
 measured in the same run on a slice of the same frames.
 """
@@ -14,6 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+
+from bench import paired
+
+SEGMENTS = 40  # pairs: segments of the stream, each beside a pass of the primitive
 
 
 def frame_count(scale: float) -> int:
@@ -70,9 +80,18 @@ def frames(n: int, *, chatroom: int = 1) -> list[bytes]:
     return out
 
 
-async def _run(frames: list[bytes], *, batch: int, community: Any) -> float:
+async def _run(
+    frames: list[bytes], *, batch: int, community: Any, segments: int = 1, paired_with_primitive: bool = False
+) -> paired.Turns[float, float]:
+    """Feed ``frames`` in ``segments``: the pipeline's msg/s per segment.
+
+    With ``paired_with_primitive`` a pass of the Redis primitive of as many messages as a segment
+    has frames runs before the first segment and after each (:func:`bench.paired.interleave`);
+    without, the primitive's side is all 0 (nothing measured).
+    """
     from django.conf import settings
 
+    from bench.limits import RedisPrimitive
     from botworker.commands.router import CommandRouter
     from botworker.kick.pipeline import CommunityConfig, CommunityPipeline
     from kickbot.commands import autodiscover, registry
@@ -104,15 +123,30 @@ async def _run(frames: list[bytes], *, batch: int, community: Any) -> float:
         handlers=EventHandlers(),
         on_reply=on_reply,
     )
-    started = time.perf_counter()
-    for i in range(0, len(frames), batch):
-        await pipeline.on_frames([parse_pusher_frame(raw) for raw in frames[i : i + batch]])
-    await pipeline.users.flush()
-    elapsed = time.perf_counter() - started
-    await redis.aclose()
+    primitive = RedisPrimitive(redis)
+    size = -(-len(frames) // segments)
+
+    async def segment(part: list[bytes]) -> float:
+        started = time.perf_counter()
+        for i in range(0, len(part), batch):
+            await pipeline.on_frames([parse_pusher_frame(raw) for raw in part[i : i + batch]])
+        await pipeline.users.flush()
+        return len(part) / (time.perf_counter() - started)
+
+    async def limit() -> float:
+        return await primitive.rate(size) if paired_with_primitive else 0.0
+
+    try:  # as paired.interleave, awaited: primitive, segment, primitive, ..., segment, primitive
+        limits, rates = [await limit()], []
+        for k in range(segments):
+            rates.append(await segment(frames[k * size : (k + 1) * size]))
+            limits.append(await limit())
+    finally:
+        await primitive.cleanup()
+        await redis.aclose()
     assert replies == 0, "the benchmark's commands must not produce replies"
     assert pipeline.stats.events == len(frames), (pipeline.stats.events, pipeline.stats.duplicates)
-    return elapsed
+    return paired.Turns(limits, rates)
 
 
 def _cleanup(community: Any) -> None:
@@ -141,22 +175,34 @@ def run(scale: float) -> dict[str, Any]:
     call_command("migrate", verbosity=0)
     n = frame_count(scale)
     naive_n = max(1_000, n // 40)  # one frame at a time is slow: a rate needs no more
-    results = {}
-    for label, count, batch in (("ours", n, 500), ("naive", naive_n, 1)):
+    turns: dict[str, paired.Turns[float, float]] = {}
+    for label, count, batch, segments, with_primitive in (
+        ("ours", n, 500, SEGMENTS, True),
+        ("naive", naive_n, 1, 1, False),
+    ):
         community = Community.objects.create(kick_channel_slug=f"bench-ingest-{label}-{int(time.time())}")
         try:
-            elapsed = asyncio.run(_run(frames(count, chatroom=1), batch=batch, community=community))
+            turns[label] = asyncio.run(
+                _run(
+                    frames(count, chatroom=1),
+                    batch=batch,
+                    community=community,
+                    segments=segments,
+                    paired_with_primitive=with_primitive,
+                )
+            )
         finally:
             _cleanup(community)
-        results[label] = count / elapsed
-    value = round(results["ours"])
-    baseline = round(results["naive"])
+    ours = paired.by_median(turns["ours"], "msg/s", "redis_setnx_zadd_msgs_per_s")
+    baseline = round(turns["naive"].figure[0])
     return {
         "ingest_msgs_per_s": {
-            "value": value,
+            "value": ours["value"],
             "unit": "msg/s",
             "baseline": baseline,
-            "ratio": round(value / baseline, 1),
+            "ratio": round(ours["value"] / baseline, 1),
+            **ours,
             "frames": n,
+            "segments": SEGMENTS,
         }
     }

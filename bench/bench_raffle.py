@@ -2,21 +2,23 @@
 
 Setup (not timed): a dedicated bench community with one open period; its ``TicketBalance`` rows are
 inserted set-based (``generate_series`` on Postgres, a recursive CTE on SQLite), ids 8 digits,
-1..99 tickets each (50 on average). Timed, best of a few runs: the snapshot query (``ORDER BY
-kick_user_id`` through a raw cursor, the index range scan the service uses), ``build_snapshot``
-(validation, canonical bytes, SHA-256, ranges) and ``draw_winners(..., 1)``. Everything the bench
-made is deleted afterwards (``raffle_periods_purge``: raw ``DELETE``s, period rows first).
+1..99 tickets each (50 on average). Timed: the snapshot query (``ORDER BY kick_user_id`` through a
+raw cursor, the index range scan the service uses), ``build_snapshot`` (validation, canonical
+bytes, SHA-256, ranges) and ``draw_winners(..., 1)``, in turns with its limit
+(``py_hash_bisect_s`` over the same rows, fetched once beforehand: the in-memory part alone;
+``bench/paired.py``); the value is the median draw. Everything the bench made is deleted
+afterwards (``raffle_periods_purge``: raw ``DELETE``s, period rows first).
 """
 
 from __future__ import annotations
 
-import gc
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.management import call_command
 from django.db import connection
+
+from bench import paired
 
 SEED = "11c4e7c42ccc1eb2fa6a8575b796c303ed2f78b81524f59159a0571ed3e7d1f4"
 BEACON = "fc1873a13f3545aeade8401532ef5519920652eee6b0d2b19ca12643b87b3587"
@@ -76,36 +78,53 @@ def _setup(n: int) -> int:
     return period.pk
 
 
-def _draw_once(period_id: int) -> tuple[float, int, int]:
+RUNS = 11
+
+
+def _draw(period_id: int) -> tuple[str, int, int, int]:
+    """What is timed: the snapshot query, the snapshot and one winner (hash, winner, entrants, tickets)."""
     from raffle.draw import build_snapshot, draw_winners
     from raffle.selectors import snapshot_rows
 
-    gc.collect()
-    start = time.perf_counter()
     snap = build_snapshot(snapshot_rows(period_id=period_id))
     [winner] = draw_winners(SEED, snap, BEACON, 1)
-    elapsed = time.perf_counter() - start
     assert 0 <= winner.ticket < snap.total
-    return elapsed, len(snap), snap.total
+    return snap.snapshot_hash, winner.kick_user_id, len(snap), snap.total
 
 
 def run(scale: float) -> dict[str, Any]:
+    from bench.limits import hash_bisect
+    from raffle.selectors import snapshot_rows
+
     n = max(int(1_000_000 * scale), 1000)
     _ensure_tables()
     _cleanup()
     try:
         period_id = _setup(n)
-        best = float("inf")
-        entrants = tickets = 0
-        for _ in range(3):
-            elapsed, entrants, tickets = _draw_once(period_id)
-            best = min(best, elapsed)
+        rows = snapshot_rows(period_id=period_id)
+        answers: set[tuple[Any, ...]] = set()
+
+        def primitive() -> float:
+            elapsed, answer = paired.timed(lambda: hash_bisect(rows, SEED, BEACON))
+            answers.add(answer)
+            return elapsed
+
+        def figure() -> float:
+            elapsed, (snapshot_hash, winner, *counts) = paired.timed(lambda: _draw(period_id))
+            answers.add((snapshot_hash, winner))
+            sizes.add(tuple(counts))
+            return elapsed
+
+        sizes: set[tuple[int, ...]] = set()
+        measured = paired.by_median(paired.interleave(primitive, figure, RUNS), "s", "py_hash_bisect_s")
     finally:
         _cleanup()
+    if len(answers) != 1 or len(sizes) != 1:
+        raise AssertionError(f"the draws and the primitive disagree: {answers} {sizes}")
+    [(entrants, tickets)] = sizes
     return {
         "draw_1m_db_s": {
-            "value": round(best, 3),
-            "unit": "s",
+            **measured,
             "entrants": entrants,
             "tickets": tickets,
             "database": connection.vendor,

@@ -4,18 +4,28 @@ Scale 1.0 = 1,000,000 all-time totals (500,000 with minutes this month) and 100,
 viewers (95 % already known, 5 % new). Everything lives in a dedicated community created here
 and deleted at the end (rows, Kick users, Redis keys). Runs migrations first.
 
-* ``watchtime_credit_100k_s``: median of 3 real ticks of ``watchtime_credit`` (Redis read of the
+Every figure with a limit is measured in turns with its primitive (``bench.limits``, on its scratch
+tables, in this bench): primitive, figure, primitive, ..., figure, primitive (``bench/paired.py``):
+
+* ``watchtime_credit_100k_s``: median of 11 real ticks of ``watchtime_credit`` (Redis read of the
   activity set, the tick row, the one set-based write into this month's totals, commit; all-time is
-  the closed months plus this month, see ``watchtime.models``). The rank mirror update that the
+  the closed months plus this month, see ``watchtime.models``), each beside one run of the upsert
+  primitive (the same viewers into a scratch month table). The rank mirror update that the
   task runs after commit is reported beside it (``mirror_update_s``, ``tick_total_s``). Baseline: the
   per-viewer ORM loop (select + update/insert, all-time and month) timed on a sample of the same
   viewers in the same run and extrapolated linearly (it is linear: one pair of queries per row).
-* ``leaderboard_top25_p95_ms``: ``leaderboard(limit=25)`` through the selector (names included).
-* ``leaderboard_rank_p95_ms``: ``rank_of`` for random viewers through the selector. Baseline: the
-  plain ``count(*) WHERE minutes > mine`` with an index on (community, minutes) built for it.
+* ``leaderboard_top25_p95_ms``: ``leaderboard(limit=25)`` through the selector (names included),
+  600 calls, in turns with single calls of the top-25 primitive (``ZREVRANGE`` of a scratch
+  sorted set of as many viewers, then their names by id from a scratch table).
+* ``leaderboard_rank_p95_ms``: ``rank_of`` for random viewers through the selector, 600 calls, in
+  turns with single calls of the rank primitive (one pipeline of ``ZSCORE``/``ZREVRANK``/``ZCARD``
+  on that set, one indexed one-row read). Baseline: the plain ``count(*) WHERE minutes > mine`` on
+  the bench's own totals, with an index on (community, minutes) built for it.
 
 * ``watchtime_month_close_s``: the hourly fold of an ended month (500,000 month rows) into the
-  1,000,000 closed-month totals, once a month per community.
+  1,000,000 closed-month totals, once a month per community: 9 folds, each in a transaction rolled
+  back afterwards so that the next folds the same month (the commit is not timed), each beside a
+  run of the upsert primitive scaled to the month's rows.
 
 Strategy and indexes: see ``watchtime.mirror`` and ``watchtime.selectors``.
 """
@@ -33,9 +43,13 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bench import limits, paired
 from bench.limits import p95_ms
 
 SLUG = "bench-watchtime"
+CREDIT_RUNS = 11  # ticks, in turns with runs of the upsert primitive
+READ_TURNS = 600  # turns of one primitive call and one top 25 (or rank) call
+CLOSE_RUNS = 9  # folds of the month, in turns with runs of the upsert primitive
 ID_BASE = 9_000_000_000  # Kick ids far above real ones
 
 
@@ -151,7 +165,6 @@ def _naive_credit(community_id: int, ids: list[int], minutes: int, month: Any) -
 
 
 def run(scale: float) -> dict[str, dict[str, Any]]:
-    from bench.limits import credit_ids
     from kickbot.models import Community
     from kickbot.months import month_after, month_before
     from kickbot.redis_client import get_redis
@@ -193,23 +206,38 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
         watchtime_mirror_rebuild(community_id=cid)
         rebuild_s = time.perf_counter() - t0
 
-        # --- credit ------------------------------------------------------------------------
+        # --- credit, beside the upsert primitive ------------------------------------------------
+        limits.drop_scratch()
+        limits.create_month_table(n_totals)
+        upsert_ids = limits.credit_ids(n_totals, n_active)
         r = get_redis()
-        active = [ID_BASE + x for x in credit_ids(n_totals, n_active)]  # the upsert limit's viewers
+        active = [ID_BASE + x for x in upsert_ids]  # the upsert primitive's viewers
         now = time.time()
         for i in range(0, len(active), 10_000):
             r.zadd(activity_key(cid), {str(uid): now - rng.random() * 60 for uid in active[i : i + 10_000]})
-        timings, mirror_timings = [], []
-        for k in range(3):
-            bucket, _ = tick_bucket(now - 60 * (k + 1), 60)
-            t0 = time.perf_counter()
-            result = watchtime_credit(community_id=cid, bucket=bucket, minutes=1, now=now)
-            timings.append(time.perf_counter() - t0)
+        mirror_timings = []
+        ticks = iter(range(1, 100))
+
+        # Each side starts from a vacuumed table (untimed), as autovacuum keeps a live one: without
+        # it the dead rows of the earlier turns pile up in one table faster than in the other.
+        def upsert() -> float:
+            limits.vacuum(limits.MONTH_TABLE)
+            return paired.timed(lambda: limits.upsert(upsert_ids))[0]
+
+        def credit() -> float:
+            limits.vacuum("watchtime_watchmonthly")
+            bucket, _ = tick_bucket(now - 60 * next(ticks), 60)
+            elapsed, result = paired.timed(
+                lambda: watchtime_credit(community_id=cid, bucket=bucket, minutes=1, now=now)
+            )
             assert result.credited and result.viewers == n_active, result
             t0 = time.perf_counter()
             assert watchtime_mirror_update(community_id=cid, result=result)
             mirror_timings.append(time.perf_counter() - t0)
-        credit_s = statistics.median(timings)
+            return elapsed
+
+        credited = paired.by_median(paired.interleave(upsert, credit, CREDIT_RUNS), "s", "db_upsert_100k_s")
+        credit_s = credited["value"]
         mirror_s = statistics.median(mirror_timings)
 
         sample = active[: max(n_active // 50, 200)]  # 2,000 at scale 1
@@ -217,13 +245,13 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
         _naive_credit(cid, sample, 1, month)
         naive_s = (time.perf_counter() - t0) * (n_active / len(sample))
         results["watchtime_credit_100k_s"] = {
-            "value": round(credit_s, 3),
+            "value": credit_s,
             "unit": "s",
             "baseline": round(naive_s, 3),
             "ratio": round(naive_s / credit_s, 1),
+            **credited,
             "viewers": n_active,
             "totals": n_totals,
-            "runs_s": [round(t, 3) for t in timings],
             # After commit, in the same beat task: the Redis rank mirror (not in "value").
             "mirror_update_s": round(mirror_s, 3),
             "tick_total_s": round(credit_s + mirror_s, 3),
@@ -235,13 +263,31 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
             "rows": n_totals,
         }
 
-        # --- reads ---------------------------------------------------------------------------
+        # --- reads, beside the top-25 and rank primitives (a scratch sorted set and names) -------
+        limits.create_rank_table(n_totals)
         watchtime_mirror_rebuild(community_id=cid)  # the naive loop bypassed the mirror
         assert len(leaderboard(community_id=cid, limit=25)) == 25
-        top_ms = p95_ms(lambda: leaderboard(community_id=cid, limit=25), 300)
-        ids = [ID_BASE + rng.randint(1, n_totals) for _ in range(400)]
+        top = paired.by_p95(
+            paired.interleave(
+                lambda: paired.calls_ms(limits.mirror_top25, 1),
+                lambda: paired.calls_ms(lambda: leaderboard(community_id=cid, limit=25), 1),
+                READ_TURNS,
+            ),
+            "ms",
+            "mirror_top25_p95_ms",
+        )
+        ids = [ID_BASE + rng.randint(1, n_totals) for _ in range(READ_TURNS)]
         it = iter(ids)
-        rank_ms = p95_ms(lambda: rank_of(community_id=cid, kick_user_id=next(it)), 400)
+        rank_rng = random.Random(5)
+        rank = paired.by_p95(
+            paired.interleave(
+                lambda: paired.calls_ms(lambda: limits.mirror_rank(rank_rng.randint(1, n_totals)), 1),
+                lambda: paired.calls_ms(lambda: rank_of(community_id=cid, kick_user_id=next(it)), 1),
+                READ_TURNS,
+            ),
+            "ms",
+            "mirror_rank_p95_ms",
+        )
 
         with connection.cursor() as cur:
             cur.execute("CREATE INDEX bench_wt_minutes ON watchtime_watchtotal (community_id, minutes)")
@@ -262,33 +308,49 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
                     )
                     cur.fetchone()
 
-            # 50 are enough for the ratio: the same count(*) is the limits stage's rank primitive
+            # 50 are enough for the ratio: what the database alone does for a rank
             naive_rank_ms = p95_ms(naive_rank, len(mins))
         finally:
             with connection.cursor() as cur:
                 cur.execute("DROP INDEX bench_wt_minutes")
-        results["leaderboard_top25_p95_ms"] = {"value": top_ms, "unit": "ms", "viewers": n_totals}
+        results["leaderboard_top25_p95_ms"] = {**top, "viewers": n_totals}
         results["leaderboard_rank_p95_ms"] = {
-            "value": rank_ms,
+            "value": rank["value"],
             "unit": "ms",
             "baseline": naive_rank_ms,
-            "ratio": round(naive_rank_ms / rank_ms, 1),
+            "ratio": round(naive_rank_ms / rank["value"], 1),
+            **rank,
             "viewers": n_totals,
         }
 
-        # --- month close: the hourly fold of an ended month into the closed-months totals -----
+        # --- month close: the hourly fold of an ended month, beside the upsert scaled to its rows ----
         next_month = month_after(month)
-        t0 = time.perf_counter()
-        watchtime_months_close(
-            community_id=cid, now=datetime(next_month.year, next_month.month, 2, tzinfo=UTC)
-        )
+        month_rows = WatchMonthly.objects.filter(community_id=cid, month=month).count()
+        closed_before = WatchSettings.objects.get(community_id=cid).closed_through
+
+        def fold() -> float:
+            limits.vacuum("watchtime_watchtotal")
+            with transaction.atomic():
+                elapsed, closed = paired.timed(
+                    lambda: watchtime_months_close(
+                        community_id=cid, now=datetime(next_month.year, next_month.month, 2, tzinfo=UTC)
+                    )
+                )
+                assert closed == month, closed
+                transaction.set_rollback(True)  # the next fold folds the same month again
+            return elapsed
+
+        close = paired.interleave(upsert, fold, CLOSE_RUNS)
+        assert WatchSettings.objects.get(community_id=cid).closed_through == closed_before
         results["watchtime_month_close_s"] = {
-            "value": round(time.perf_counter() - t0, 3),
-            "unit": "s",
-            "month_rows": WatchMonthly.objects.filter(community_id=cid, month=month).count(),
+            **paired.by_median(paired.scaled(close, month_rows / len(upsert_ids)), "s", "db_upsert_100k_s"),
+            "month_rows": month_rows,
             "totals": n_totals,
+            "note": "each fold rolled back, so the next folds the same month; "
+            "limit: the upsert x month rows / its rows",
         }
     finally:
+        limits.drop_scratch()
         _cleanup(cid, n_totals)
         if redis_proc is not None:
             redis_proc.terminate()

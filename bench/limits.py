@@ -1,10 +1,12 @@
-"""The ``limits`` stage: this machine's own primitives under each hot path, measured first.
+"""This machine's own primitives under each hot path, and the ``limits`` stage that runs them all.
 
-``bench/run.py`` runs it before every figure, in the same process and against the same database
-and Redis db, and once more after them (:func:`bracket`), so each figure is read beside what the
-machine could do while it ran (a shared 2-core box is 1.8x slower on some days than on others).
 A primitive is the irreducible work of a hot path written the plainest fast way, with none of our
-code in it:
+code in it. Each bench runs its figures' primitives **interleaved with the figures' own
+repetitions** (``bench/paired.py``), through the functions here, and that paired measurement is
+the figure's ``limit`` and ``of_limit``. The stage (:func:`run`) runs every primitive once before
+the benches, as a summary of how fast the machine was in this run (``limits`` in results.json);
+no ``of_limit`` is computed from it, since a limit measured minutes away from its figure does not
+divide the machine's load out (issue 23). The primitives:
 
 * ``parse_frames_per_s``: ``orjson`` parse of the ingest bench's own double-encoded chat frames
   (the frame, then its ``data`` string); median of 3 passes.
@@ -14,16 +16,17 @@ code in it:
   100,000 viewers (same ids) into a scratch copy of the month table (same columns and indexes)
   holding its 500,000 rows; median of 3, so the first inserts the viewers not there yet and the
   others update, as the credit bench's three ticks do.
-* ``db_top25_p95_ms``: ``ORDER BY minutes DESC LIMIT 25`` over an index on (community, minutes)
-  of a 1,000,000-row scratch table; p95 of 300.
-* ``db_rank_count_p95_ms``: a viewer's rank as ``count(*) WHERE minutes > mine`` over that
-  index, for random viewers; p95.
+* ``mirror_top25_p95_ms``: the two round trips a top 25 with names needs: ``ZREVRANGE 0 24
+  WITHSCORES`` of a sorted set of 1,000,000 viewers, then their 25 names by id in one indexed query
+  (a scratch table shaped as the Kick users); p95 of 300.
+* ``mirror_rank_p95_ms``: the two a rank reply needs: ``ZSCORE`` + ``ZREVRANK`` + ``ZCARD`` in one
+  pipeline on that set, then one indexed one-row read; random viewers, p95 of 300.
 * ``py_hash_bisect_s``: over the draw bench's snapshot pairs, the snapshot lines (one f-string
   list comprehension), one join, SHA-256, ``accumulate``, the HMAC pick and ``bisect``; nothing
   validated; best of 5, like the draw figure.
 
 Sizes follow ``BENCH_SCALE`` like the figures they bound. The scratch tables and Redis keys are
-the stage's own and are removed afterwards, also when a step fails.
+the primitives' own and are removed afterwards, also when a step fails.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ import gc
 import hashlib
 import hmac
 import json
-import math
 import random
 import statistics
 import time
@@ -47,7 +49,7 @@ from typing import Any
 import orjson
 from django.db import connection
 
-from bench.report import sig
+from bench.report import percentile95, sig
 
 MONTH_TABLE = "bench_limits_month"
 RANK_TABLE = "bench_limits_rank"
@@ -63,8 +65,7 @@ def p95_ms(fn: Callable[[], Any], n: int) -> float:
         t0 = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t0) * 1000)
-    samples.sort()
-    return sig(samples[max(int(len(samples) * 0.95) - 1, 0)])
+    return sig(percentile95(samples))
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -95,32 +96,54 @@ def measure_parse(frames: list[bytes]) -> dict[str, Any]:
 # --- Redis ------------------------------------------------------------------------------------
 
 
+class RedisPrimitive:
+    """The Redis primitive on one async client: :meth:`rate` runs a pass, :meth:`cleanup` removes its keys.
+
+    Every pass claims fresh dedupe keys (as new chat lines do); the activity set is one, as a
+    community's is.
+    """
+
+    def __init__(self, redis: Any) -> None:
+        from kickbot.redis_client import key
+
+        self.redis = redis
+        self.key = key
+        self.zkey = key("bench-limits", "activity")
+        self.names: list[str] = []
+        self.passes = 0
+
+    async def rate(self, n: int) -> float:
+        """One pass of ``n`` messages: msg/s."""
+        batch_names = [self.key("bench-limits", "dedupe", self.passes, i) for i in range(n)]
+        self.passes += 1
+        self.names += batch_names
+        now = time.time()
+        t0 = time.perf_counter()
+        for start in range(0, n, REDIS_BATCH):
+            pipe = self.redis.pipeline(transaction=False)
+            for i in range(start, min(start + REDIS_BATCH, n)):
+                pipe.set(batch_names[i], "c", nx=True, ex=600)
+                pipe.zadd(self.zkey, {str(10_000 + i % 5_000): now})
+            await pipe.execute()
+        return n / (time.perf_counter() - t0)
+
+    async def cleanup(self) -> None:
+        for start in range(0, len(self.names), 5_000):
+            await self.redis.unlink(*self.names[start : start + 5_000])
+        await self.redis.unlink(self.zkey)
+        self.names = []
+
+
 async def _redis_passes(n: int, passes: int) -> list[float]:
-    from kickbot.redis_client import get_async_redis, key
+    from kickbot.redis_client import get_async_redis
 
     redis = get_async_redis()
-    zkey = key("bench-limits", "activity")
-    names: list[str] = []
-    rates = []
+    primitive = RedisPrimitive(redis)
     try:
-        for p in range(passes):
-            batch_names = [key("bench-limits", "dedupe", p, i) for i in range(n)]
-            names += batch_names
-            now = time.time()
-            t0 = time.perf_counter()
-            for start in range(0, n, REDIS_BATCH):
-                pipe = redis.pipeline(transaction=False)
-                for i in range(start, min(start + REDIS_BATCH, n)):
-                    pipe.set(batch_names[i], "c", nx=True, ex=600)
-                    pipe.zadd(zkey, {str(10_000 + i % 5_000): now})
-                await pipe.execute()
-            rates.append(n / (time.perf_counter() - t0))
+        return [await primitive.rate(n) for _ in range(passes)]
     finally:
-        for start in range(0, len(names), 5_000):
-            await redis.unlink(*names[start : start + 5_000])
-        await redis.unlink(zkey)
+        await primitive.cleanup()
         await redis.aclose()
-    return rates
 
 
 def measure_redis(n: int) -> dict[str, Any]:
@@ -148,19 +171,22 @@ def _series(n_param: str = "%s") -> str:
     return f"(WITH RECURSIVE s(x) AS ({rows}) SELECT x FROM s)"
 
 
-def _vacuum(table: str) -> None:
+def vacuum(table: str) -> None:
     # Steady state, as autovacuum keeps a live table (hint bits, visibility map, statistics).
     with connection.cursor() as cur:
         cur.execute(f"VACUUM ANALYZE {table}" if _pg() else f"ANALYZE {table}")
 
 
 def drop_scratch() -> None:
+    from kickbot.redis_client import get_redis
+
     with connection.cursor() as cur:
         for table in (MONTH_TABLE, RANK_TABLE):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
+    get_redis().delete(mirror_key())
 
 
-def _create_month_table(n_totals: int) -> None:
+def create_month_table(n_totals: int) -> None:
     """The month table's shape (``watchtime.WatchMonthly``: id, unique (community, viewer, month),
     index (community, month)) with the credit bench's rows: every even viewer, this month."""
     pk = (
@@ -184,7 +210,7 @@ def _create_month_table(n_totals: int) -> None:
             f"SELECT %s, x, %s, {minutes} FROM {_series()} WHERE x %% 2 = 0",
             [COMMUNITY, _month(), n_totals],
         )
-    _vacuum(MONTH_TABLE)
+    vacuum(MONTH_TABLE)
 
 
 def _month() -> Any:
@@ -214,7 +240,7 @@ def upsert(ids: list[int]) -> None:
 
 
 def measure_upsert(n_totals: int, n_active: int) -> dict[str, Any]:
-    _create_month_table(n_totals)
+    create_month_table(n_totals)
     ids = credit_ids(n_totals, n_active)
     runs = [_timed(lambda: upsert(ids)) for _ in range(3)]
     return {
@@ -226,51 +252,82 @@ def measure_upsert(n_totals: int, n_active: int) -> dict[str, Any]:
     }
 
 
-def _create_rank_table(n: int) -> None:
+def mirror_key() -> str:
+    from kickbot.redis_client import key
+
+    return key("bench-limits", "mirror")
+
+
+def create_rank_table(n: int) -> None:
+    """``n`` viewers with the watchtime bench's long tail of minutes and a name each, indexed by id
+    (as ``accounts.KickUser``), and the same viewers in a Redis sorted set (as the rank mirror)."""
+    from kickbot.redis_client import get_redis
+
     minutes = "floor(power(random(), 4) * 60000)::int + 1" if _pg() else "abs(random()) % 60000 + 1"
     with connection.cursor() as cur:
         cur.execute(
             f"CREATE TABLE {RANK_TABLE} (community_id bigint NOT NULL, kick_user_id bigint NOT NULL, "
-            "minutes integer NOT NULL)"
+            "minutes integer NOT NULL, username varchar(64) NOT NULL)"
         )
         cur.execute(
-            f"INSERT INTO {RANK_TABLE} (community_id, kick_user_id, minutes) "
-            f"SELECT %s, x, {minutes} FROM {_series()}",
+            f"INSERT INTO {RANK_TABLE} (community_id, kick_user_id, minutes, username) "
+            f"SELECT %s, x, {minutes}, 'viewer' || x FROM {_series()}",
             [COMMUNITY, n],
         )
-        cur.execute(f"CREATE INDEX {RANK_TABLE}_minutes ON {RANK_TABLE} (community_id, minutes)")
-    _vacuum(RANK_TABLE)
+        cur.execute(f"CREATE UNIQUE INDEX {RANK_TABLE}_id ON {RANK_TABLE} (kick_user_id)")
+        cur.execute(f"SELECT kick_user_id, minutes FROM {RANK_TABLE}")
+        rows = cur.fetchall()
+    vacuum(RANK_TABLE)
+    redis = get_redis()
+    redis.delete(mirror_key())
+    for start in range(0, len(rows), 10_000):
+        redis.zadd(mirror_key(), {str(uid): m for uid, m in rows[start : start + 10_000]})
 
 
-def top25() -> list[tuple[int, int]]:
+def _names(ids: list[int]) -> list[tuple[int, str]]:
+    marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT kick_user_id, minutes FROM {RANK_TABLE} WHERE community_id = %s "
-            "ORDER BY minutes DESC LIMIT 25",
-            [COMMUNITY],
-        )
+        cur.execute(f"SELECT kick_user_id, username FROM {RANK_TABLE} WHERE kick_user_id IN ({marks})", ids)
         return cur.fetchall()
 
 
-def rank_count(minutes: int) -> int:
+def mirror_top25() -> list[tuple[int, str, int]]:
+    """The top-25 primitive: ``ZREVRANGE 0 24 WITHSCORES`` of the sorted set, then the 25 names by id
+    in one indexed query: the two round trips a top 25 with names needs (``(id, name, minutes)``)."""
+    from kickbot.redis_client import get_redis
+
+    found: Any = get_redis().zrevrange(mirror_key(), 0, 24, withscores=True)
+    top = [(int(member), int(score)) for member, score in found]
+    names = dict(_names([uid for uid, _ in top]))
+    return [(uid, names[uid], minutes) for uid, minutes in top]
+
+
+def mirror_rank(kick_user_id: int) -> tuple[int | None, int]:
+    """The rank primitive: ``ZSCORE``, ``ZREVRANK`` and ``ZCARD`` in one pipeline, then one indexed
+    one-row read (the shape of the next-role query a rank reply makes): ``(rank, viewers)``."""
+    from kickbot.redis_client import get_redis
+
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.zscore(mirror_key(), str(kick_user_id))
+    pipe.zrevrank(mirror_key(), str(kick_user_id))
+    pipe.zcard(mirror_key())
+    score, rank, card = pipe.execute()
     with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT count(*) FROM {RANK_TABLE} WHERE community_id = %s AND minutes > %s",
-            [COMMUNITY, minutes],
-        )
-        return int(cur.fetchone()[0]) + 1
+        cur.execute(f"SELECT minutes FROM {RANK_TABLE} WHERE kick_user_id = %s", [kick_user_id])
+        cur.fetchone()
+    return (None if score is None else int(rank) + 1), int(card)
 
 
-def measure_reads(n: int, rank_samples: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    _create_rank_table(n)
-    assert len(top25()) == min(25, n)
-    top_ms = p95_ms(top25, 300)
-    rng = random.Random(5)  # random viewers: the same long tail as the table's minutes
-    mins = iter([int(rng.random() ** 4 * 60000) + 1 for _ in range(rank_samples)])
-    rank_ms = p95_ms(lambda: rank_count(next(mins)), rank_samples)
+def measure_reads(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    create_rank_table(n)
+    assert len(mirror_top25()) == min(25, n)
+    top_ms = p95_ms(mirror_top25, 300)
+    rng = random.Random(5)
+    ids = iter([rng.randint(1, n) for _ in range(300)])
+    rank_ms = p95_ms(lambda: mirror_rank(next(ids)), 300)
     return (
         {"value": top_ms, "unit": "ms", "rows": n, "samples": 300},
-        {"value": rank_ms, "unit": "ms", "rows": n, "samples": rank_samples},
+        {"value": rank_ms, "unit": "ms", "rows": n, "samples": 300},
     )
 
 
@@ -299,29 +356,6 @@ def measure_draw(entrants: list[tuple[int, int]], seed: str, beacon: str) -> dic
 # --- the stage --------------------------------------------------------------------------------
 
 
-def bracket(first: dict[str, dict[str, Any]], last: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The stage run before and after the figures, as one limit per primitive.
-
-    The figures take minutes and the machine's load drifts meanwhile: the geometric mean of the
-    two runs stands for the time between them; ``first`` and ``last`` keep both. A primitive
-    measured only once keeps its one value.
-    """
-    out = {}
-    for name, a in first.items():
-        b = last.get(name)
-        if b is None or b.get("unit") != a["unit"]:
-            out[name] = a
-            continue
-        mean = math.sqrt(a["value"] * b["value"])
-        out[name] = {
-            **a,
-            "value": round(mean) if mean >= 1000 else sig(mean),
-            "first": a["value"],
-            "last": b["value"],
-        }
-    return out
-
-
 def run(scale: float) -> dict[str, dict[str, Any]]:
     """Every primitive at ``scale`` (sizes as the figures they bound); names as in bench/README.md."""
     from bench import bench_draw, bench_ingest
@@ -334,9 +368,7 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
     drop_scratch()
     try:
         out["db_upsert_100k_s"] = measure_upsert(n_totals, n_active)
-        out["db_top25_p95_ms"], out["db_rank_count_p95_ms"] = measure_reads(
-            n_totals, max(20, int(40 * scale))
-        )
+        out["mirror_top25_p95_ms"], out["mirror_rank_p95_ms"] = measure_reads(n_totals)
     finally:
         drop_scratch()
     out["py_hash_bisect_s"] = measure_draw(

@@ -1,7 +1,10 @@
 """Each figure beside the primitive that bounds it: ``limit``, ``of_limit``, goal, and the table.
 
-``of_limit`` is 1.0 at the limit: figure / limit for a rate, limit / figure for a time. Which
-primitive bounds which figure, and why, is in bench/README.md; the mapping lives here.
+``of_limit`` is 1.0 at the limit: figure / limit for a rate, limit / figure for a time. Each bench
+measures its figures' primitives interleaved with the figures' own repetitions
+(``bench/paired.py``) and writes ``limit``, ``limit_of`` and ``of_limit`` itself; here they are
+checked against the mapping (a primitive other than the figure's gives no limit) and judged
+against the goal. Which primitive bounds which figure, and why, is in bench/README.md.
 """
 
 from __future__ import annotations
@@ -16,26 +19,23 @@ from typing import Any
 class Bound:
     """How one figure is judged.
 
-    ``limit``: the primitive (a key of the limits stage) bounding it, or None when none does.
+    ``limit``: the primitive (a name of bench/limits.py) bounding it, or None when none does.
     ``goal``: the least ``of_limit`` we hold ourselves to. ``target``: an absolute ceiling (same
-    unit as the figure) for a figure no primitive bounds. ``rows``: the figure's key holding how
-    many rows it processes when the primitive is measured on another count (the limit is scaled
-    by rows / the primitive's ``rows``).
+    unit as the figure) for a figure no primitive bounds.
     """
 
     limit: str | None
     goal: float | None = None
     target: float | None = None
-    rows: str | None = None
 
 
 BOUNDS: dict[str, Bound] = {
     "ingest_msgs_per_s": Bound("redis_setnx_zadd_msgs_per_s", goal=0.45),
     "watchtime_credit_100k_s": Bound("db_upsert_100k_s", goal=0.65),
-    "watchtime_month_close_s": Bound("db_upsert_100k_s", rows="month_rows"),
+    "watchtime_month_close_s": Bound("db_upsert_100k_s"),
     "watchtime_mirror_rebuild_1m_s": Bound(None),
-    "leaderboard_top25_p95_ms": Bound("db_top25_p95_ms", goal=0.33),
-    "leaderboard_rank_p95_ms": Bound("db_rank_count_p95_ms"),
+    "leaderboard_top25_p95_ms": Bound("mirror_top25_p95_ms", goal=0.33),
+    "leaderboard_rank_p95_ms": Bound("mirror_rank_p95_ms"),
     "draw_1m_memory_s": Bound("py_hash_bisect_s", goal=0.8),
     "draw_1m_memory_3_winners_s": Bound("py_hash_bisect_s"),
     "draw_1m_memory_unsorted_s": Bound("py_hash_bisect_s"),
@@ -52,6 +52,12 @@ _FIRST = ("value", "unit", "baseline", "ratio", "limit", "limit_of", "of_limit",
 def sig(value: float, digits: int = 4) -> float:
     """``value`` to ``digits`` significant digits: a tiny scale's 40 µs stays 4e-05, not 0.0."""
     return float(f"{value:.{digits}g}")
+
+
+def percentile95(samples: Sequence[float]) -> float:
+    """The p95 of ``samples``: the value below which 95 % of them fall (the nearest-rank estimator)."""
+    ordered = sorted(samples)
+    return ordered[max(int(len(ordered) * 0.95) - 1, 0)]
 
 
 def spread(runs: list[float]) -> dict[str, Any]:
@@ -76,21 +82,21 @@ def of_limit(value: float, limit: float, unit: str) -> float | None:
     return value / limit if is_rate(unit) else limit / value
 
 
-def annotate(figure: str, entry: dict[str, Any], limits: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """``entry`` with ``limit``, ``limit_of``, ``of_limit``, ``goal``/``target`` and ``met`` added."""
+def annotate(figure: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` with its paired ``limit``, ``limit_of``, ``of_limit`` checked; ``goal``/``target``, ``met``.
+
+    A bench writes the three limit keys from its own interleaved measurement; they are kept only when
+    they name the figure's primitive (``BOUNDS``) and hold a number, otherwise all three are None
+    (never a limit measured apart from the figure, never a wrong one).
+    """
     bound = BOUNDS.get(figure, Bound(None))
     out = dict(entry)
-    limit = None
-    primitive = limits.get(bound.limit) if bound.limit else None
-    if primitive is not None and primitive.get("unit") == entry.get("unit"):
-        limit = float(primitive["value"])
-        if bound.rows is not None:
-            limit *= float(entry[bound.rows]) / float(primitive["rows"])
-        limit = sig(limit) if limit < 1000 else round(limit)
-    ratio = of_limit(float(entry["value"]), limit, entry["unit"]) if limit is not None else None
-    out["limit"] = limit
-    out["limit_of"] = bound.limit if limit is not None else None
-    out["of_limit"] = round(ratio, 3) if ratio is not None else None
+    paired = (
+        bound.limit is not None and entry.get("limit_of") == bound.limit and entry.get("of_limit") is not None
+    )
+    ratio = float(entry["of_limit"]) if paired else None
+    if not paired:
+        out["limit"] = out["limit_of"] = out["of_limit"] = None
     met: bool | None = None
     if bound.goal is not None:
         out["goal"] = bound.goal
@@ -103,10 +109,8 @@ def annotate(figure: str, entry: dict[str, Any], limits: dict[str, dict[str, Any
     return {**ordered, **{k: v for k, v in out.items() if k not in ordered}}
 
 
-def annotate_all(
-    results: dict[str, dict[str, Any]], limits: dict[str, dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
-    return {name: annotate(name, entry, limits) for name, entry in results.items()}
+def annotate_all(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {name: annotate(name, entry) for name, entry in results.items()}
 
 
 def _num(value: float | None, unit: str = "") -> str:
@@ -133,7 +137,7 @@ def _spread(entry: dict[str, Any]) -> str:
 
 
 def table(results: dict[str, dict[str, Any]], limits: dict[str, dict[str, Any]]) -> str:
-    """The figures (already annotated) as a plain-text table, then the primitives they were read against."""
+    """The figures (already annotated) as a plain-text table, then the limits stage's machine summary."""
     head = ("figure", "value", "limit", "of_limit", "goal", "met", "bounded by", "spread")
     rows = [head]
     for name, e in results.items():
@@ -150,10 +154,9 @@ def table(results: dict[str, dict[str, Any]], limits: dict[str, dict[str, Any]])
             )
         )
     rows.append(("", "", "", "", "", "", "", ""))
-    rows.append(("limit (this machine, this run)", "value", "first", "last", "", "", "", ""))
+    rows.append(("machine (limits stage; of_limit is paired)", "value", "", "", "", "", "", ""))
     for name, p in limits.items():
-        first, last = _num(p.get("first")), _num(p.get("last"))
-        rows.append((name, _num(p["value"], p["unit"]), first, last, "", "", "", ""))
+        rows.append((name, _num(p["value"], p["unit"]), "", "", "", "", "", ""))
     return columns(rows)
 
 

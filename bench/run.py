@@ -1,9 +1,11 @@
 """`make bench`: the limits stage, then every bench/bench_*.py; a table, and bench/results.json.
 
-The ``limits`` stage (``bench/limits.py``) runs first, in this process, against the same database
-and Redis db as the figures, and again after them; each figure is then written beside the
-primitive that bounds it, the geometric mean of the two runs (``limit``, ``of_limit``, goal, met:
-``bench/report.py``; which and why: bench/README.md).
+Each bench measures its figures' primitives interleaved with the figures' own repetitions
+(``bench/paired.py``) and writes ``limit``, ``limit_of`` and ``of_limit`` itself; here they are
+checked against the mapping and judged against the goals (``bench/report.py``; which primitive and
+why: bench/README.md). The ``limits`` stage (``bench/limits.py``) runs every primitive once first,
+in this process, against the same database and Redis db: a summary of how fast the machine was
+in this run (``limits`` in results.json), not what any ``of_limit`` is computed from.
 
 Each module exposes ``run(scale: float) -> dict[str, dict]`` returning figures named as in
 docs/architecture.md (value, unit, and baseline/ratio where a naive path is compared).
@@ -11,7 +13,7 @@ A figure that was not measured is absent, never zero. Figures are not tests: thi
 whether goals are met or not.
 
 ``python -m bench.run [bench_x ...]`` runs only those modules (the limits stage always runs);
-figures of earlier runs are kept, each with the limit of its own run. ``BENCH_SCALE`` scales
+figures of earlier runs are kept, each with the paired limit of its own run. ``BENCH_SCALE`` scales
 every size; ``BENCH_OUT`` writes elsewhere than bench/results.json.
 """
 
@@ -48,10 +50,10 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {mem}, Python {platform.python_version()}, {db}"
 
 
-def _limits(scale: float, when: str) -> dict[str, Any]:
+def _limits(scale: float) -> dict[str, Any]:
     from bench import limits as limits_stage
 
-    print(f"== limits ({when}; scale {scale})", flush=True)
+    print(f"== limits (the machine in this run; scale {scale})", flush=True)
     measured = limits_stage.run(scale)
     for key, value in measured.items():
         print(f"   {key}: {value}", flush=True)
@@ -60,11 +62,10 @@ def _limits(scale: float, when: str) -> dict[str, Any]:
 
 def collect(scale: float, only: set[str], out: Path) -> dict[str, Any]:
     """Run the stage and the benches, write ``out``; returns the document written."""
-    from bench import limits as limits_stage
     from bench import report
 
     started = time.perf_counter()
-    first = _limits(scale, "first")
+    limits = _limits(scale)
     results: dict[str, Any] = {}
     for path in sorted(HERE.glob("bench_*.py")):
         name = path.stem
@@ -76,11 +77,10 @@ def collect(scale: float, only: set[str], out: Path) -> dict[str, Any]:
         for key, value in figures.items():
             print(f"   {key}: {value}", flush=True)
         results.update(figures)
-    limits = limits_stage.bracket(first, _limits(scale, "again, after the figures"))
     previous: dict[str, Any] = {}
     if only and out.exists():
         previous = json.loads(out.read_text()).get("results", {})
-    results = {**previous, **report.annotate_all(results, limits)}
+    results = {**previous, **report.annotate_all(results)}
     doc = {
         "machine": machine(),
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -1,8 +1,9 @@
-"""The limits stage measures the primitives it names, on the configured database and Redis, at a tiny scale.
+"""The primitives do the work they stand for, on the configured database and Redis, at a tiny scale.
 
 No timing is asserted (figures are not tests): what is checked is that each primitive does the work
 it stands for, that every bound of the report names one of them, and that nothing is left behind.
-``make bench`` itself runs as a process at the end, on the same backend as this test run.
+``make bench`` itself runs as a process at the end, on the same backend as this test run: each
+figure's ``of_limit`` comes from its own pairs, not from the stage.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +32,8 @@ PRIMITIVES = {
     "parse_frames_per_s": "frames/s",
     "redis_setnx_zadd_msgs_per_s": "msg/s",
     "db_upsert_100k_s": "s",
-    "db_top25_p95_ms": "ms",
-    "db_rank_count_p95_ms": "ms",
+    "mirror_top25_p95_ms": "ms",
+    "mirror_rank_p95_ms": "ms",
     "py_hash_bisect_s": "s",
 }
 
@@ -59,7 +61,7 @@ def test_the_stage_measures_every_primitive_and_leaves_nothing_behind() -> None:
 def test_upsert_primitive_inserts_the_new_viewers_once_then_adds_to_every_row() -> None:
     limits.drop_scratch()
     try:
-        limits._create_month_table(1000)  # the month rows of every even viewer
+        limits.create_month_table(1000)  # the month rows of every even viewer
         ids = limits.credit_ids(1000, 100)
         before = _month_rows()
         assert len(before) == 500
@@ -82,42 +84,25 @@ def _month_rows() -> dict[int, int]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_read_primitives_answer_the_top_25_and_a_viewers_rank() -> None:
+def test_read_primitives_answer_the_top_25_with_names_and_a_viewers_rank_from_the_sorted_set() -> None:
     limits.drop_scratch()
     try:
-        limits._create_rank_table(1000)
+        limits.create_rank_table(1000)
         with connection.cursor() as cur:
-            cur.execute(f"SELECT kick_user_id, minutes FROM {limits.RANK_TABLE}")
+            cur.execute(f"SELECT kick_user_id, minutes, username FROM {limits.RANK_TABLE}")
             rows = cur.fetchall()
-        assert len(rows) == 1000
-        top = limits.top25()
-        assert [m for _, m in top] == sorted((m for _, m in rows), reverse=True)[:25]
-        for _, mine in random.Random(1).sample(rows, 10):
-            assert limits.rank_count(mine) == 1 + sum(1 for _, m in rows if m > mine)
+        assert len(rows) == 1000 and get_redis().zcard(limits.mirror_key()) == 1000
+        top = limits.mirror_top25()
+        assert [m for _, _, m in top] == sorted((m for _, m, _ in rows), reverse=True)[:25]
+        assert all(name == f"viewer{uid}" for uid, name, _ in top)  # the names were read, by id
+        for uid, mine, _ in random.Random(1).sample(rows, 10):
+            # ZREVRANK: those with more minutes, and on a tie the members after it (as strings)
+            above = sum(1 for u, m, _ in rows if m > mine or (m == mine and str(u) > str(uid)))
+            assert limits.mirror_rank(uid) == (above + 1, 1000)
+        assert limits.mirror_rank(5000) == (None, 1000)  # not ranked
     finally:
         limits.drop_scratch()
-
-
-def test_the_limit_is_the_geometric_mean_of_the_stage_before_and_after_the_figures() -> None:
-    first = {
-        "redis_setnx_zadd_msgs_per_s": {"value": 40_000, "unit": "msg/s", "messages": 100},
-        "db_upsert_100k_s": {"value": 0.4, "unit": "s", "rows": 100},
-        "py_hash_bisect_s": {"value": 0.25, "unit": "s"},
-    }
-    last = {
-        "redis_setnx_zadd_msgs_per_s": {"value": 10_000, "unit": "msg/s", "messages": 100},
-        "db_upsert_100k_s": {"value": 0.9, "unit": "s", "rows": 100},
-    }
-    out = limits.bracket(first, last)
-    assert out["redis_setnx_zadd_msgs_per_s"] == {
-        "value": 20_000,
-        "unit": "msg/s",
-        "messages": 100,
-        "first": 40_000,
-        "last": 10_000,
-    }
-    assert out["db_upsert_100k_s"]["value"] == 0.6 and out["db_upsert_100k_s"]["rows"] == 100
-    assert out["py_hash_bisect_s"] == first["py_hash_bisect_s"]  # measured once: kept as it is
+    assert _scratch_tables() == set() and _stage_keys() == []
 
 
 def test_credit_ids_are_the_credit_benchs_viewers_95_percent_known() -> None:
@@ -175,7 +160,7 @@ def _backend_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_make_bench_runs_the_limits_first_prints_the_table_and_writes_each_figure_beside_its_limit(
+def test_make_bench_runs_the_stage_then_writes_each_figure_beside_its_paired_limit(
     tmp_path: Path,
 ) -> None:
     proc = subprocess.run(
@@ -188,22 +173,25 @@ def test_make_bench_runs_the_limits_first_prints_the_table_and_writes_each_figur
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    assert out.index("== limits (first") < out.index("== bench_draw") < out.index("== limits (again")
+    assert out.index("== limits (") < out.index("== bench_draw") and out.count("== limits (") == 1
     header = next(line for line in out.splitlines() if line.startswith("figure "))
     assert header.split()[:6] == ["figure", "value", "limit", "of_limit", "goal", "met"]
 
     doc = json.loads((tmp_path / "results.json").read_text())
     assert set(doc["limits"]) == set(PRIMITIVES) and doc["seconds"] >= 0
-    for primitive in doc["limits"].values():  # both runs of the stage, and their mean
-        assert primitive["first"] > 0 and primitive["last"] > 0
-        low, high = sorted((primitive["first"], primitive["last"]))
-        assert low * 0.999 <= primitive["value"] <= high * 1.001
+    assert all(p["value"] > 0 for p in doc["limits"].values())
     assert doc["machine"].split(", ")[-1].startswith(connection.vendor)
-    raw = doc["limits"]["py_hash_bisect_s"]["value"]
-    for name in ("draw_1m_memory_s", "draw_1m_memory_3_winners_s", "draw_1m_memory_unsorted_s"):
+    for name, runs in bench_draw.RUNS.items():
         figure = doc["results"][name]
-        assert figure["limit"] == raw and figure["limit_of"] == "py_hash_bisect_s"
-        assert figure["of_limit"] == round(raw / figure["value"], 3)  # a time: limit / figure
+        assert figure["limit_of"] == "py_hash_bisect_s"
+        primitive, draws = figure["paired"]["primitive_runs"], figure["paired"]["figure_runs"]
+        assert len(draws) == runs and len(primitive) == runs + 1  # one before each draw, one after
+        assert figure["value"] == pytest.approx(statistics.median(draws), rel=1e-3)
+        assert figure["limit"] == pytest.approx(statistics.median(primitive), rel=1e-3)
+        # each draw against the primitive runs either side of it (a time: primitive / figure)
+        each = [(primitive[i] * primitive[i + 1]) ** 0.5 / f for i, f in enumerate(draws)]
+        assert figure["paired"]["of_limit_pairs"] == pytest.approx(each, abs=2e-3)
+        assert figure["of_limit"] == pytest.approx(statistics.median(each), abs=2e-3)
         assert f"\n{name} " in out
     memory = doc["results"]["draw_1m_memory_s"]
     assert memory["goal"] == 0.8 and memory["met"] == (memory["of_limit"] >= 0.8)
