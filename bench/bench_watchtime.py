@@ -7,7 +7,7 @@ and deleted at the end (rows, Kick users, Redis keys). Runs migrations first.
 Every figure with a limit is measured in turns with its primitive (``bench.limits``, on its scratch
 tables, in this bench): primitive, figure, primitive, ..., figure, primitive (``bench/paired.py``):
 
-* ``watchtime_credit_100k_s``: median of 11 real ticks of ``watchtime_credit`` (Redis read of the
+* ``watchtime_credit_100k_s``: median of 21 real ticks of ``watchtime_credit`` (Redis read of the
   activity set, the tick row, the one set-based write into this month's totals, commit; all-time is
   the closed months plus this month, see ``watchtime.models``), each beside one run of the upsert
   primitive (the same viewers into a scratch month table). The rank mirror update that the
@@ -23,7 +23,7 @@ tables, in this bench): primitive, figure, primitive, ..., figure, primitive (``
   the bench's own totals, with an index on (community, minutes) built for it.
 
 * ``watchtime_month_close_s``: the hourly fold of an ended month (500,000 month rows) into the
-  1,000,000 closed-month totals, once a month per community: 9 folds, each in a transaction rolled
+  1,000,000 closed-month totals, once a month per community: 11 folds, each in a transaction rolled
   back afterwards so that the next folds the same month (the commit is not timed), each beside a
   run of the upsert primitive scaled to the month's rows.
 
@@ -47,9 +47,9 @@ from bench import limits, paired
 from bench.limits import p95_ms
 
 SLUG = "bench-watchtime"
-CREDIT_RUNS = 11  # ticks, in turns with runs of the upsert primitive
+CREDIT_RUNS = 21  # ticks, in turns with runs of the upsert primitive
 READ_TURNS = 600  # turns of one primitive call and one top 25 (or rank) call
-CLOSE_RUNS = 9  # folds of the month, in turns with runs of the upsert primitive
+CLOSE_RUNS = 11  # folds of the month, in turns with runs of the upsert primitive
 ID_BASE = 9_000_000_000  # Kick ids far above real ones
 
 
@@ -216,7 +216,7 @@ def run(scale: float) -> dict[str, dict[str, Any]]:
         for i in range(0, len(active), 10_000):
             r.zadd(activity_key(cid), {str(uid): now - rng.random() * 60 for uid in active[i : i + 10_000]})
         mirror_timings = []
-        ticks = iter(range(1, 100))
+        ticks = iter(range(1, 1000))
 
         # Each side starts from a vacuumed table (untimed), as autovacuum keeps a live one: without
         # it the dead rows of the earlier turns pile up in one table faster than in the other.
