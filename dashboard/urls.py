@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from dashboard import kick_views
-from dashboard.views import accounts, gtb, overview, raffle, settings, shell, slots, users, watchtime
+from dashboard.views import accounts, gtb, hunts, overview, raffle, settings, shell, slots, users, watchtime
 
 app_name = "dashboard"
 urlpatterns = [
@@ -45,6 +45,17 @@ urlpatterns = [
     path("gtb/close/", gtb.gtb_close, name="gtb_close"),
     path("gtb/resolve/", gtb.gtb_resolve, name="gtb_resolve"),
     path("gtb/cancel/", gtb.gtb_cancel, name="gtb_cancel"),
+    path("hunts/", hunts.hunts, name="hunts"),
+    path("hunts/slots/", hunts.hunt_slot_options, name="hunt_slot_options"),
+    path("hunts/export.csv", hunts.hunts_csv, name="hunts_csv"),
+    path("hunts/<int:hunt_id>/", hunts.hunt_detail, name="hunt_detail"),
+    path("hunts/<int:hunt_id>/export.csv", hunts.hunt_csv, name="hunt_csv"),
+    path("hunts/start/", hunts.hunt_start, name="hunt_start"),
+    path("hunts/add/", hunts.hunt_add, name="hunt_add"),
+    path("hunts/remove/", hunts.hunt_remove, name="hunt_remove"),
+    path("hunts/open/", hunts.hunt_open, name="hunt_open"),
+    path("hunts/result/", hunts.hunt_result, name="hunt_result"),
+    path("hunts/finish/", hunts.hunt_finish, name="hunt_finish"),
     # watchtime and roles
     path("watchtime/", watchtime.watchtime, name="watchtime"),
     path("watchtime/tracking/", watchtime.watch_tracking, name="watch_tracking"),

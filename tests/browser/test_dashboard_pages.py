@@ -30,6 +30,7 @@ MAIN_PAGES = {
     "raffle": "/dashboard/raffle/",
     "slots": "/dashboard/slots/",
     "gtb": "/dashboard/gtb/",
+    "hunts": "/dashboard/hunts/",
     "watchtime": "/dashboard/watchtime/",
     "settings": "/dashboard/settings/",
     "accounts": "/dashboard/accounts/",
@@ -37,7 +38,7 @@ MAIN_PAGES = {
 # Navigation each role should see (and not see).
 NAV = {
     "viewer": (
-        {"Overview", "Viewers", "Raffle", "Slots", "GTB", "Watchtime", "Health"},
+        {"Overview", "Viewers", "Raffle", "Slots", "GTB", "Hunts", "Watchtime", "Health"},
         {"Settings", "Accounts", "Audit log"},
     ),
     "moderator": ({"Overview", "Viewers", "Slots", "GTB"}, {"Settings", "Accounts", "Audit log"}),

@@ -50,6 +50,17 @@ REQUIRED: dict[str, str | None] = {
     "gtb_close": PERM_MODERATE,
     "gtb_resolve": PERM_MODERATE,
     "gtb_cancel": PERM_MODERATE,
+    "hunts": PERM_VIEW,
+    "hunt_slot_options": PERM_VIEW,
+    "hunts_csv": PERM_VIEW,
+    "hunt_detail": PERM_VIEW,
+    "hunt_csv": PERM_VIEW,
+    "hunt_start": PERM_MODERATE,
+    "hunt_add": PERM_MODERATE,
+    "hunt_remove": PERM_MODERATE,
+    "hunt_open": PERM_MODERATE,
+    "hunt_result": PERM_MODERATE,
+    "hunt_finish": PERM_MODERATE,
     "watchtime": PERM_VIEW,
     "watch_tracking": PERM_MANAGE,
     "watch_role": PERM_MANAGE,
@@ -70,6 +81,7 @@ DUMMY_ARGS = {
     "section": "community",
     "user_id": 1,
     "token": "x",
+    "hunt_id": 1,
 }
 
 

@@ -109,6 +109,17 @@ MATRIX: dict[str, Row] = {
     "dashboard:gtb_close": _write("/dashboard/gtb/close/", "moderator"),
     "dashboard:gtb_resolve": _write("/dashboard/gtb/resolve/", "moderator"),
     "dashboard:gtb_cancel": _write("/dashboard/gtb/cancel/", "moderator"),
+    "dashboard:hunts": Row("/dashboard/hunts/", _dash("viewer")),
+    "dashboard:hunt_slot_options": Row("/dashboard/hunts/slots/?slot=book", _dash("viewer")),
+    "dashboard:hunts_csv": Row("/dashboard/hunts/export.csv", _dash("viewer")),
+    "dashboard:hunt_detail": Row("/dashboard/hunts/{hunt}/", _dash("viewer")),
+    "dashboard:hunt_csv": Row("/dashboard/hunts/{hunt}/export.csv", _dash("viewer")),
+    "dashboard:hunt_start": _write("/dashboard/hunts/start/", "moderator"),
+    "dashboard:hunt_add": _write("/dashboard/hunts/add/", "moderator"),
+    "dashboard:hunt_remove": _write("/dashboard/hunts/remove/", "moderator"),
+    "dashboard:hunt_open": _write("/dashboard/hunts/open/", "moderator"),
+    "dashboard:hunt_result": _write("/dashboard/hunts/result/", "moderator"),
+    "dashboard:hunt_finish": _write("/dashboard/hunts/finish/", "moderator"),
     "dashboard:watch_tracking": _write("/dashboard/watchtime/tracking/", "admin_user"),
     "dashboard:watch_role": _write("/dashboard/watchtime/roles/999999/", "admin_user"),
     "dashboard:settings_save": _write("/dashboard/settings/nosuchsection/", "admin_user"),
@@ -163,12 +174,16 @@ def test_each_role_gets_the_status_of_the_matrix(
 ) -> None:
     settings.KICK_CLIENT_ID = settings.KICK_CLIENT_SECRET = ""  # no Kick app: connect refuses cleanly
     from accounts.models import KickUser
+    from hunts.services import hunt_start
 
     KickUser.objects.get_or_create(user_id=KICK_USER, defaults={"username": "someone"})
+    hunt = hunt_start(community_id=community.pk, title="Hunt", start_balance_cents=0, actor_label="t")
     client = _client(request, role)
     wrong = {}
     for name, row in MATRIX.items():
-        path = row.path.format(period=period.pk, slug=community.kick_channel_slug, kick_user=KICK_USER)
+        path = row.path.format(
+            period=period.pk, slug=community.kick_channel_slug, kick_user=KICK_USER, hunt=hunt.id
+        )
         response = getattr(client, row.method)(path)
         if response.status_code != row.expect[role]:
             wrong[name] = (path, response.status_code, row.expect[role])

@@ -38,7 +38,7 @@ def _paths(period: RafflePeriod, community: Any) -> list[tuple[str, str]]:
     rows = [
         (
             row.method,
-            row.path.format(period=period.pk, slug=community.kick_channel_slug, kick_user=KICK_USER),
+            row.path.format(period=period.pk, slug=community.kick_channel_slug, kick_user=KICK_USER, hunt=1),
         )
         for row in MATRIX.values()
     ]
