@@ -17,7 +17,7 @@ from raffle.models import RafflePeriod
 from raffle.services.periods import period_open
 from raffle.services.rollover import period_freeze
 
-# The real quicknet round recorded in /work/shared/STACK-NOTES.md.
+# A real drand quicknet round: docs/draw-proof.md's test vector (randomness = sha256(signature)).
 ROUND = 657413
 SIGNATURE = "b713718a38ae728dfd477991af2822e08d2f305e47718cef9f7848ce4050e7be41076862b98fad56e91a6b85b89cd97b"
 RANDOMNESS = "fc1873a13f3545aeade8401532ef5519920652eee6b0d2b19ca12643b87b3587"
