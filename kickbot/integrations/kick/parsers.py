@@ -247,38 +247,30 @@ def _p_subscription(d: dict[str, Any], now: datetime) -> list[PusherItem]:
     return [_sub_event(None, username, _opt_int(d.get("months"), "months"), now)]
 
 
-def _p_gifted(d: dict[str, Any], now: datetime) -> list[PusherItem]:
-    giftees = _usernames(d.get("gifted_usernames"), "gifted_usernames")
+def _usernames_evidence(d: dict[str, Any], now: datetime, *, field: str, origin: str) -> list[PusherItem]:
+    """A gift frame that names its giftees only by username (``field``), and its gifter by name."""
+    giftees = _usernames(d.get(field), field)
     if not giftees:
-        raise ParseError("gifted_usernames empty")
+        raise ParseError(f"{field} empty")
     return [
         GiftEvidence(
-            origin="gifted_subscriptions",
+            origin=origin,
             gifter_id=None,
             gifter_username=_opt_str(d.get("gifter_username"), "gifter_username"),
             giftee_usernames=giftees,
             giftee_ids=(),
-            quantity=len(giftees),  # gifter_total is the all-time total, never this gift
+            quantity=len(giftees),  # gifter_total, where sent, is the all-time total, never this gift
             created_at=now,
         )
     ]
+
+
+def _p_gifted(d: dict[str, Any], now: datetime) -> list[PusherItem]:
+    return _usernames_evidence(d, now, field="gifted_usernames", origin="gifted_subscriptions")
 
 
 def _p_lucky(d: dict[str, Any], now: datetime) -> list[PusherItem]:
-    giftees = _usernames(d.get("usernames"), "usernames")
-    if not giftees:
-        raise ParseError("usernames empty")
-    return [
-        GiftEvidence(
-            origin="lucky_users",
-            gifter_id=None,
-            gifter_username=_opt_str(d.get("gifter_username"), "gifter_username"),
-            giftee_usernames=giftees,
-            giftee_ids=(),
-            quantity=len(giftees),
-            created_at=now,
-        )
-    ]
+    return _usernames_evidence(d, now, field="usernames", origin="lucky_users")
 
 
 def _p_message_sent(d: dict[str, Any], now: datetime) -> list[PusherItem]:
