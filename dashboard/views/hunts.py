@@ -12,14 +12,14 @@ from django.shortcuts import render
 
 from dashboard.permissions import require_perm
 from dashboard.roles import PERM_MODERATE, PERM_VIEW
-from dashboard.views.common import actor, community_or_404, text_field, write_view
+from dashboard.views.common import actor, community_or_404, write_view
 from hunts import selectors as hs
 from hunts import services as hsv
 from hunts.figures import break_even_text, format_money, format_x
 from hunts.models import CURRENCIES
+from hunts.parsing import MSG_NUMBER, bonus_number, money_field
 from hunts.selectors import HuntView
 from kickbot.errors import InvalidInput
-from kickbot.money import MAX_INPUT_CHARS, parse_amount
 from slots.selectors import slot_search
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
@@ -32,22 +32,12 @@ def _raw(request: HttpRequest, name: str) -> str:
 
 
 def _money(request: HttpRequest, name: str, what: str, *, required: bool = True) -> int | None:
-    text = text_field(request, name, max_length=MAX_INPUT_CHARS * 4)
-    if not text and not required:
-        return None
-    try:
-        return parse_amount(text, allow_zero=True)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{what}: {exc.message}") from exc
+    text = _raw(request, name)
+    return money_field(text, what) if text.strip() or required else None
 
 
 def _position(request: HttpRequest) -> int | None:
-    raw = text_field(request, "position", max_length=12).lstrip("#")
-    if not raw:
-        return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < 1:
-        raise InvalidInput("Give the bonus number, like 3.")
-    return int(raw)
+    return bonus_number(_raw(request, "position")[:64])
 
 
 def _rows(view: HuntView) -> list[dict[str, object]]:
@@ -237,7 +227,7 @@ def hunt_add(request: HttpRequest) -> str:
 def hunt_remove(request: HttpRequest) -> str:
     position = _position(request)
     if position is None:
-        raise InvalidInput("Give the bonus number, like 3.")
+        raise InvalidInput(MSG_NUMBER)
     hsv.hunt_bonus_remove(
         community_id=community_or_404(request).pk,
         position=position,

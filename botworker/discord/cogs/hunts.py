@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from botworker.discord.common import actor_label, community_admin, community_of, reply
 from hunts.figures import break_even_text, format_money, format_x
+from hunts.parsing import MSG_NUMBER, bonus_number, money_field
 from hunts.selectors import HuntView, hunt_current
 from hunts.services import (
     hunt_bonus_add,
@@ -28,7 +29,6 @@ from hunts.services import (
 )
 from kickbot.bridge import run_sync
 from kickbot.errors import InvalidInput
-from kickbot.money import parse_amount
 from kickbot.text import discord_safe
 from slots.selectors import slot_search
 
@@ -36,22 +36,6 @@ USAGE = (
     "`/hunt start <start balance> [currency] [title]`, `/hunt add <slot> <bet> [cost]`, "
     "`/hunt remove <number>`, `/hunt open`, `/hunt result <win> [number]`, `/hunt finish`, `/hunt stats`"
 )
-
-
-def money_arg(text: str, what: str) -> int:
-    """A typed amount (0 allowed) or a refusal naming the argument: ``Bet: That's not a number.``."""
-    try:
-        return parse_amount(text, allow_zero=True)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{what}: {exc.message}") from exc
-
-
-def position_arg(text: str) -> int:
-    """A bonus number as typed (``3`` or ``#3``), or a refusal."""
-    value = text.strip().lstrip("#")
-    if not (value.isascii() and value.isdigit()) or len(value) > 6 or int(value) < 1:
-        raise InvalidInput("Give the bonus number, like 3.")
-    return int(value)
 
 
 def stats_text(view: HuntView | None) -> str:
@@ -105,7 +89,7 @@ class HuntsCog(commands.Cog, name="Bonus hunt"):
         view = await run_sync(hunt_start)(
             community_id=community.community_id,
             title=title,
-            start_balance_cents=money_arg(start_balance, "Start balance"),
+            start_balance_cents=money_field(start_balance, "Start balance"),
             currency=currency,
             actor_label=actor_label(ctx.author),
         )
@@ -126,8 +110,8 @@ class HuntsCog(commands.Cog, name="Bonus hunt"):
         view = await run_sync(hunt_bonus_add)(
             community_id=community.community_id,
             slot_name=slot,
-            bet_cents=money_arg(bet, "Bet"),
-            cost_cents=money_arg(cost, "Cost") if cost.strip() else None,
+            bet_cents=money_field(bet, "Bet"),
+            cost_cents=money_field(cost, "Cost") if cost.strip() else None,
             notes=notes,
             actor_label=actor_label(ctx.author),
         )
@@ -143,7 +127,9 @@ class HuntsCog(commands.Cog, name="Bonus hunt"):
     @community_admin()
     async def remove(self, ctx: commands.Context[Any], number: str) -> None:
         community = await community_of(ctx.guild)
-        position = position_arg(number)
+        position = bonus_number(number)
+        if position is None:
+            raise InvalidInput(MSG_NUMBER)
         view = await run_sync(hunt_bonus_remove)(
             community_id=community.community_id, position=position, actor_label=actor_label(ctx.author)
         )
@@ -164,8 +150,8 @@ class HuntsCog(commands.Cog, name="Bonus hunt"):
     @community_admin()
     async def result(self, ctx: commands.Context[Any], win: str, number: str = "") -> None:
         community = await community_of(ctx.guild)
-        win_cents = money_arg(win, "Win")
-        position = position_arg(number) if number.strip() else None
+        win_cents = money_field(win, "Win")
+        position = bonus_number(number)
         view = await run_sync(hunt_bonus_result)(
             community_id=community.community_id,
             win_cents=win_cents,
