@@ -30,6 +30,7 @@ from kickbot.integrations.kick.events import (
     ChatEvent,
     ChatKind,
     Event,
+    EvidenceOrigin,
     FollowEvent,
     GiftEvent,
     GiftEvidence,
@@ -247,7 +248,9 @@ def _p_subscription(d: dict[str, Any], now: datetime) -> list[PusherItem]:
     return [_sub_event(None, username, _opt_int(d.get("months"), "months"), now)]
 
 
-def _usernames_evidence(d: dict[str, Any], now: datetime, *, field: str, origin: str) -> list[PusherItem]:
+def _usernames_evidence(
+    d: dict[str, Any], now: datetime, *, field: str, origin: EvidenceOrigin
+) -> list[PusherItem]:
     """A gift frame that names its giftees only by username (``field``), and its gifter by name."""
     giftees = _usernames(d.get(field), field)
     if not giftees:
