@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -47,12 +46,16 @@ def _discord_posts() -> list[dict[str, Any]]:
 async def test_slot_request_posts_to_discord_and_replies_in_kick(
     running: tuple[FakePusherServer, KickIngestion], fake: FakeKick, slot_streamer: Any
 ) -> None:
-    server, _ = running
+    server, ingestion = running
     frame = chat_frame("sr-1", 4321, "SlotFan", "!sr gates of olympus")
     await server.send(frame)
     await server.send(frame)  # Kick delivers it twice
+    # Both deliveries handled (the second one a duplicate), then the one reply sent: a second reply
+    # would be a second outbox row, so the count of rows is what proves "once", not a pause.
+    await until(lambda: ingestion.pipelines[slot_streamer.pk].stats.duplicates == 1)
     await until(lambda: len(fake.chat) == 1)
-    await asyncio.sleep(0.3)
+    replies = await sync_to_async(OutboxMessage.objects.filter(kind=OutboxMessage.Kind.KICK_CHAT).count)()
+    assert replies == 1
     assert len(fake.chat) == 1
     assert fake.chat[0]["reply_to_message_id"] == "sr-1"
     assert "Gates of Olympus" in fake.chat[0]["content"]

@@ -70,9 +70,8 @@ async def test_reconnect_after_drop_handles_every_later_frame_once(
     for i in range(2, 6):
         await server.send(chat_frame(f"m-{i}", 500 + i, f"viewer{i}", f"line {i}"))
     await server.send(chat_frame("m-3", 503, "viewer3", "line 3"))  # a duplicate delivery
-    await until(lambda: ingestion.pipelines[streamer.pk].stats.events == 5)
-    await asyncio.sleep(0.2)
     stats = ingestion.pipelines[streamer.pk].stats
+    await until(lambda: stats.events == 5 and stats.duplicates == 1)
     assert (stats.events, stats.duplicates) == (5, 1)
     members = get_redis().zrange(key("activity", streamer.pk), 0, -1)
     assert sorted(int(m) for m in members) == [501, 502, 503, 504, 505]
@@ -93,8 +92,11 @@ async def test_same_line_by_webhook_and_pusher_is_handled_once(
         body=chat_webhook("webhook-id-1", 601, "dup", "!commands", when=when),
     )
     await until(lambda: ingestion.pipelines[streamer.pk].stats.duplicates == 1)
-    await asyncio.sleep(0.3)
+    await until(lambda: len(fake.chat) == 1)
     assert ingestion.pipelines[streamer.pk].stats.events == 1
+    # A second handling would have queued a second reply row; there is one, and one was sent.
+    replies = await sync_to_async(OutboxMessage.objects.filter(kind=OutboxMessage.Kind.KICK_CHAT).count)()
+    assert replies == 1
     assert len(fake.chat) == 1
 
 
