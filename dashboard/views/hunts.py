@@ -4,6 +4,7 @@ its figures, the finished hunts and CSV exports. Rules and refusals live in ``hu
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
@@ -24,6 +25,8 @@ from slots.selectors import slot_search
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Our own amounts (a loss is "-1.50") are numbers, not formulas: they stay numbers.
+_PLAIN_NUMBER = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
 
 
 def _raw(request: HttpRequest, name: str) -> str:
@@ -109,7 +112,7 @@ def hunt_slot_options(request: HttpRequest) -> HttpResponse:
 
 
 def _csv_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -125,7 +128,10 @@ def _csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[
 
 
 def _cents(cents: int | None) -> str:
-    return "" if cents is None else f"{cents // 100}.{cents % 100:02d}"
+    if cents is None:
+        return ""
+    units, rest = divmod(abs(cents), 100)  # a loss: -150 is -1.50 (floor division would say -2.50)
+    return f"{'-' if cents < 0 else ''}{units}.{rest:02d}"
 
 
 def _x(value: Fraction | None) -> str:

@@ -1,0 +1,29 @@
+"""What an adversarial moderator does to the hunt pages: a loss in the CSV, two tabs entering one win."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from hunts.services import hunt_bonus_add, hunt_bonus_result, hunt_finish, hunt_opening_begin, hunt_start
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_loss_is_a_plain_negative_number_in_the_csv(client: Client, community: Any, viewer: Any) -> None:
+    # Most hunts lose: profit -1.50 was written "'-2.50" (floor division of a negative, then the
+    # formula guard quoting the minus sign), a wrong and non-numeric cell.
+    hunt_start(community_id=community.pk, title="Loss", start_balance_cents=100_00, actor_label="t")
+    hunt_bonus_add(community_id=community.pk, slot_name="-minus slot", bet_cents=1_00, actor_label="t")
+    hunt_opening_begin(community_id=community.pk, actor_label="t")
+    hunt_bonus_result(community_id=community.pk, win_cents=98_50, actor_label="t")
+    hunt_finish(community_id=community.pk, actor_label="t")
+    client.force_login(viewer)
+    rows = list(csv.reader(io.StringIO(client.get("/dashboard/hunts/export.csv").content.decode())))
+    assert rows[1][6:10] == ["100.00", "100.00", "98.50", "-1.50"]
+    assert rows[1][12] == "'-minus slot"  # text that starts like a formula is still quoted
+
