@@ -213,10 +213,14 @@ def hunt_bonus_result(
     community_id: int,
     win_cents: int,
     position: int | None = None,
+    expected_position: int | None = None,
     actor_label: str,
     actor: User | AnonymousUser | None = None,
 ) -> HuntView:
-    """Enter a win: the next unopened bonus in order, or the bonus ``position`` (a correction)."""
+    """Enter a win: the next unopened bonus in order, or the bonus ``position`` (a correction).
+
+    ``expected_position``: the next bonus the typist saw; if another tab or a second Enter has
+    opened it meanwhile, the win is refused rather than put on the bonus after it."""
     _money_in_range(win_cents, "win")
     hunt = _running(community_id)
     if hunt.status != Hunt.Status.OPENING:
@@ -225,6 +229,11 @@ def hunt_bonus_result(
         bonus = HuntBonus.objects.filter(hunt=hunt, win_cents__isnull=True).order_by("position").first()
         if bonus is None:
             raise InvalidInput(MSG_ALL_OPENED)
+        if expected_position is not None and bonus.position != expected_position:
+            raise InvalidInput(
+                f"Bonus #{expected_position} already has its win; the next is "
+                f"#{bonus.position} {bonus.slot_name}. Check it and enter its win."
+            )
     else:
         bonus = _bonus(hunt, position)
     previous = bonus.win_cents

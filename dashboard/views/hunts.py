@@ -258,6 +258,7 @@ def hunt_result(request: HttpRequest) -> str:
         community_id=community_or_404(request).pk,
         win_cents=win,
         position=_position(request),
+        expected_position=bonus_number(_raw(request, "expected")[:64]),
         actor_label=actor(request),
         actor=request.user,
     )

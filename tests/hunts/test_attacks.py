@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from hunts.models import HuntBonus
 from hunts.services import hunt_bonus_add, hunt_bonus_result, hunt_finish, hunt_opening_begin, hunt_start
 
 pytestmark = pytest.mark.django_db
@@ -27,3 +28,24 @@ def test_a_loss_is_a_plain_negative_number_in_the_csv(client: Client, community:
     assert rows[1][6:10] == ["100.00", "100.00", "98.50", "-1.50"]
     assert rows[1][12] == "'-minus slot"  # text that starts like a formula is still quoted
 
+
+def test_a_win_typed_in_a_stale_tab_does_not_land_on_the_next_bonus(
+    client: Client, community: Any, moderator: Any
+) -> None:
+    hunt_start(community_id=community.pk, title="Tabs", start_balance_cents=100_00, actor_label="t")
+    hunt_bonus_add(community_id=community.pk, slot_name="First", bet_cents=1_00, actor_label="t")
+    hunt_bonus_add(community_id=community.pk, slot_name="Second", bet_cents=1_00, actor_label="t")
+    hunt_opening_begin(community_id=community.pk, actor_label="t")
+    client.force_login(moderator)
+    page = client.get("/dashboard/hunts/").content.decode()
+    assert "Win of #1 First" in page
+    form = page[page.index('id="win-form"') : page.index("</form>", page.index('id="win-form"'))]
+    expected = form.split('name="expected" value="')[1].split('"')[0]
+    # Two tabs (or Enter pressed twice) send the win of #1 they both show.
+    client.post("/dashboard/hunts/result/", {"win": "50", "expected": expected})
+    response = client.post("/dashboard/hunts/result/", {"win": "120", "expected": expected}, follow=True)
+    wins = dict(HuntBonus.objects.values_list("position", "win_cents"))
+    assert wins == {1: 50_00, 2: None}
+    assert [str(m) for m in response.context["messages"]][-1:] == [
+        "Bonus #1 already has its win; the next is #2 Second. Check it and enter its win."
+    ]
