@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from kickbot.money import format_cents
@@ -98,12 +98,12 @@ def hunt_figures(*, start_balance_cents: int, bonuses: Sequence[BonusFigures]) -
     )
 
 
-def format_x(value: Fraction | None) -> str:
+def format_x(value: Fraction | None, *, rounding: str = ROUND_HALF_UP) -> str:
     """``Fraction(2469, 20)`` → ``"123.45x"`` (half up, two decimals, trailing zeros dropped); None → "-"."""
     if value is None:
         return "-"
     exact = Decimal(value.numerator) / Decimal(value.denominator)
-    text = f"{exact.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+    text = f"{exact.quantize(Decimal('0.01'), rounding=rounding):,}"
     return (text.rstrip("0").rstrip(".") if "." in text else text) + "x"
 
 
@@ -119,4 +119,5 @@ def break_even_text(figures: HuntFigures) -> str:
         return "reached"
     if figures.break_even_state == IMPOSSIBLE:
         return "out of reach (the rest bet 0)"
-    return format_x(figures.break_even)
+    # A target: rounded up, so the figure shown is enough (half up showed 1 cent owed as "0x").
+    return format_x(figures.break_even, rounding=ROUND_CEILING)

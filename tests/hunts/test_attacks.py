@@ -49,3 +49,17 @@ def test_a_win_typed_in_a_stale_tab_does_not_land_on_the_next_bonus(
     assert [str(m) for m in response.context["messages"]][-1:] == [
         "Bonus #1 already has its win; the next is #2 Second. Check it and enter its win."
     ]
+
+
+def test_a_break_even_still_owed_never_reads_as_zero_or_less_than_needed() -> None:
+    from hunts.figures import BonusFigures, break_even_text, hunt_figures
+
+    def bonus(position: int, bet: int, win: int | None = None) -> BonusFigures:
+        return BonusFigures(position=position, slot_name="s", bet_cents=bet, cost_cents=None, win_cents=win)
+
+    # 1 cent missing on a $10M bet still to open: half up said "0x", which reads as "already even".
+    tiny = hunt_figures(start_balance_cents=1, bonuses=[bonus(1, 10_000_000_00)])
+    assert break_even_text(tiny) == "0.01x"
+    # $1,100 missing on $6 of bets: 183.33x pays $1,099.98, short; the target shown must be enough.
+    short = hunt_figures(start_balance_cents=1100_00, bonuses=[bonus(1, 5_00), bonus(2, 1_00)])
+    assert break_even_text(short) == "183.34x"
