@@ -8,9 +8,7 @@ its outbox rows (panel edit, result embed, Kick line) in the same transaction.
 from __future__ import annotations
 
 import logging
-import re
 import time
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +26,7 @@ from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.money import format_cents, max_amount_cents
 from kickbot.services import audit_record
+from kickbot.text import one_line
 from outbox.models import OutboxMessage
 from outbox.services import outbox_enqueue
 
@@ -66,8 +65,7 @@ class GuessResult:
 
 def clean_title(raw: str) -> str:
     """One line of printable text, at most 100 characters; blank → the default title."""
-    text = "".join(ch for ch in unicodedata.normalize("NFC", raw) if unicodedata.category(ch)[0] != "C")
-    text = re.sub(r"\s+", " ", text).strip()
+    text = one_line(raw)
     if len(text) > TITLE_MAX:
         raise InvalidInput(f"Keep the title under {TITLE_MAX} characters.")
     return text or DEFAULT_TITLE

@@ -9,8 +9,6 @@ lock does not cover ends in a refusal, never in two running hunts or two bonuses
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
@@ -25,6 +23,7 @@ from kickbot.live import live_publish
 from kickbot.models import Community
 from kickbot.money import max_amount_cents
 from kickbot.services import audit_record
+from kickbot.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +46,7 @@ def clean_text(raw: str, *, max_length: int, what: str) -> str:
     """One line of printable text (NFC, control characters and NUL dropped, spaces squeezed)."""
     if len(raw) > max_length * 4:
         raise InvalidInput(f"Keep the {what} under {max_length} characters.")
-    text = "".join(ch for ch in unicodedata.normalize("NFC", raw) if unicodedata.category(ch)[0] != "C")
-    text = re.sub(r"\s+", " ", text).strip()
+    text = one_line(raw)
     if len(text) > max_length:
         raise InvalidInput(f"Keep the {what} under {max_length} characters.")
     return text

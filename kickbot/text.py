@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from discord.utils import escape_markdown, escape_mentions
 
 ZWSP = "\u200b"
+_SPACES = re.compile(r"\s+")
 # discord.py's escape_markdown leaves masked links "[text](url)" working: a viewer could show
 # moderators a disguised link. A zero-width space between "]" and "(" breaks the link syntax.
 _MASKED_LINK = re.compile(r"\]\s*\(")
 # escape_mentions covers @everyone/@here and user mentions, not role or channel tags: those would
 # still render as tags (AllowedMentions.none() already stops the ping itself).
 _TAG = re.compile(r"<(@[!&]?|#)(\d+)>")
+
+
+def one_line(raw: str) -> str:
+    """Typed text as one line of printable text: NFC, control and format characters (NUL included)
+    dropped, runs of whitespace squeezed to one space, ends stripped. Callers check the length."""
+    text = "".join(ch for ch in unicodedata.normalize("NFC", raw) if unicodedata.category(ch)[0] != "C")
+    return _SPACES.sub(" ", text).strip()
 
 
 def discord_safe(text: str, *, limit: int | None = None) -> str:

@@ -8,8 +8,6 @@ carries a dedupe key per message and interval bucket, so a message goes out at m
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -20,6 +18,7 @@ from kickbot.errors import InvalidInput
 from kickbot.models import Community
 from kickbot.redis_client import get_redis, key
 from kickbot.services import audit_record
+from kickbot.text import one_line
 from outbox.models import OutboxMessage
 from outbox.services import outbox_enqueue
 from timers.models import TEXT_MAX, TIMER_LIMITS, TimedMessage
@@ -34,8 +33,7 @@ def chat_lines_key(community_id: int) -> str:
 
 
 def clean_timer_text(raw: str) -> str:
-    text = "".join(ch for ch in unicodedata.normalize("NFC", raw) if unicodedata.category(ch)[0] != "C")
-    text = re.sub(r"\s+", " ", text).strip()
+    text = one_line(raw)
     if not text:
         raise InvalidInput("Give the message some text.")
     if len(text) > TEXT_MAX:
